@@ -1,0 +1,341 @@
+"""The instructor's loop, scripted: release, build a demo class, autograde, feedback, export.
+
+    python -m autograder.grading release [--repo URL --ref REF]   # source/ -> release/
+    python -m autograder.grading grade ASSIGNMENT                 # autograde every submission
+    python -m autograder.grading demo [--folder demo]             # the whole loop on a demo class
+
+Grading runs `nbgrader autograde` once per student, so one broken submission is reported
+and skipped while the rest of the class is graded; nothing submitted is ever deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
+HEADER_SETTINGS = re.compile(r'^(COURSE_REPO|COURSE_REF) = ".*"$', re.MULTILINE)
+
+
+class GradingError(RuntimeError):
+    """A step of the grading loop failed; the message says which and why."""
+
+
+# ----------------------------------------------------------------------------- course layout
+
+
+def assignments(course: Path = ROOT) -> list[str]:
+    """Assignment names: the folders of source/ that hold a notebook of the same name."""
+    return sorted(
+        p.name for p in (course / "source").iterdir()
+        if p.is_dir() and (p / f"{p.name}.ipynb").is_file()
+    )  # fmt: skip
+
+
+def notebook_path(course: Path, stage: str, assignment: str, student: str | None = None) -> Path:
+    """Where nbgrader keeps an assignment's notebook at `stage` (source, release, submitted...)."""
+    folder = course / stage
+    if student is not None:
+        folder = folder / student
+    return folder / assignment / f"{assignment}.ipynb"
+
+
+def nbgrader_env(extra: dict | None = None) -> dict:
+    """The environment for nbgrader: this interpreter's bin/ on PATH (nbgrader runs alembic)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("COURSE_FAST", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("MPLBACKEND", "Agg")
+    env.update(extra or {})
+    return env
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `nbgrader ARGS` in `course`; raise GradingError with its log when it fails."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    result = subprocess.run(command, cwd=course, env=nbgrader_env(), capture_output=True,
+                            text=True)  # fmt: skip
+    if check and result.returncode != 0:
+        raise GradingError(
+            f"`nbgrader {' '.join(args)}` failed in {course} (exit {result.returncode}):\n"
+            + (result.stdout + result.stderr)[-4000:]
+        )
+    return result
+
+
+# ----------------------------------------------------------------------------- release
+
+
+def set_colab_source(course: Path, repo: str | None, ref: str | None) -> None:
+    """Pin the repository and ref that the header installs the course package from in Colab."""
+    if not repo and not ref:
+        return
+    header = course / "source" / "header.ipynb"
+    nb = nbformat.read(header, as_version=4)
+    values = {"COURSE_REPO": repo, "COURSE_REF": ref}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and HEADER_SETTINGS.search(cell.source):
+            cell.source = HEADER_SETTINGS.sub(
+                lambda m: f'{m[1]} = "{values[m[1]]}"' if values[m[1]] else m[0], cell.source
+            )
+    nbformat.write(nb, header)
+
+
+def release(course: Path = ROOT, repo: str | None = None, ref: str | None = None) -> list[Path]:
+    """Generate the student version of every assignment into `course`/release."""
+    set_colab_source(course, repo, ref)
+    written = []
+    for name in assignments(course):
+        nbgrader(course, "generate_assignment", name, "--force")
+        written.append(notebook_path(course, "release", name))
+    return written
+
+
+def copy_course(destination: Path, source: Path = ROOT) -> Path:
+    """A scratch course directory (config, source/) whose gradebook is its own."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    shutil.copy2(source / "nbgrader_config.py", destination / "nbgrader_config.py")
+    shutil.copytree(source / "source", destination / "source",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))  # fmt: skip
+    return destination
+
+
+# ----------------------------------------------------------------------------- submissions
+
+
+def solution_code(source_cell_text: str) -> str:
+    """A solution cell as a student who solved it would leave it: markers gone."""
+    return SOLUTION_MARKERS.sub("", source_cell_text)
+
+
+def make_submission(course: Path, assignment: str, student: str,
+                    replacements: dict[str, str] | None = None,
+                    solved: bool = True) -> Path:  # fmt: skip
+    """Write a submission made from the released notebook.
+
+    solved: fill every solution cell with the reference solution.
+    replacements: grade_id -> code to put in that solution cell instead.
+    """
+    released = nbformat.read(notebook_path(course, "release", assignment), as_version=4)
+    source = nbformat.read(notebook_path(course, "source", assignment), as_version=4)
+    solutions = {
+        c.metadata["nbgrader"]["grade_id"]: solution_code(c.source)
+        for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+    }  # fmt: skip
+    for cell in released.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if replacements and grade_id in replacements:
+            cell.source = replacements[grade_id]
+        elif solved and grade_id in solutions:
+            cell.source = solutions[grade_id]
+    path = notebook_path(course, "submitted", assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(released, path)
+    return path
+
+
+def demo_class(course: Path, assignment: str = "08_conditional_vae") -> dict[str, str]:
+    """A small class: the solution, the untouched stub, three wrong answers, a broken file.
+
+    Returns student id -> what the submission is.
+    """
+    from course.config import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from autograder.mistakes.nb08 import MISTAKES
+
+    by_name = {m.name: m for m in MISTAKES}
+    make_submission(course, assignment, "ada_solution")
+    make_submission(course, assignment, "ben_stub", solved=False)
+    wrong = {
+        "cleo_mean_pixels": ("vlb_mean_over_pixels", "sampling_variance_as_std"),
+        "dev_kl_sign": ("vlb_kl_sign", "sampling_static_batch_size"),
+        "eli_no_clip": ("vlb_log_of_zero", "sampling_same_noise_every_call"),
+    }
+    described = {"ada_solution": "reference solution", "ben_stub": "untouched student version"}
+    for student, names in wrong.items():
+        make_submission(course, assignment, student,
+                        {by_name[n].target: by_name[n].source() for n in names})  # fmt: skip
+        described[student] = " + ".join(names)
+    broken = make_submission(course, assignment, "fay_broken_file")
+    broken.write_text(broken.read_text()[: len(broken.read_text()) // 2])  # a cut-off upload
+    described["fay_broken_file"] = "notebook file cut off half-way (invalid JSON)"
+    return described
+
+
+# ----------------------------------------------------------------------------- grading
+
+
+@dataclass
+class StudentResult:
+    student: str
+    status: str  # "graded", or what went wrong
+    scores: dict[str, float] = field(default_factory=dict)
+    max_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+
+def check_submission(path: Path) -> str | None:
+    """Why nbgrader cannot grade this file, or None if it can."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:  # any reason the file is not a notebook
+        return (
+            f"not a readable notebook ({type(error).__name__}); kept as {path}: "
+            "ask the student to upload it again"
+        )
+    return None
+
+
+def students(course: Path, assignment: str) -> list[str]:
+    folder = course / "submitted"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir())
+
+
+def grade(course: Path, assignment: str) -> list[StudentResult]:
+    """Autograde every submission of `assignment`, one student at a time."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    results = []
+    for student in students(course, assignment):
+        path = notebook_path(course, "submitted", assignment, student)
+        problem = "no notebook submitted" if not path.is_file() else check_submission(path)
+        if problem is None:
+            run = nbgrader(course, "autograde", assignment, f"--student={student}", "--force",
+                           check=False)  # fmt: skip
+            if run.returncode != 0:
+                problem = "autograde failed: " + _last_error(run.stdout + run.stderr)
+        result = StudentResult(student, problem or "graded")
+        if problem is not None:
+            # Keep the student in the gradebook, so the export lists them too.
+            nbgrader(course, "db", "student", "add", student, check=False)
+        else:
+            with Gradebook(_db_url(course)) as gradebook:
+                try:
+                    notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+                except MissingEntry:
+                    result.status = "autograde wrote no grades"
+                else:
+                    for g in notebook.grades:
+                        result.scores[g.name] = g.score or 0.0
+                        result.max_scores[g.name] = g.max_score
+        results.append(result)
+        print(f"  {student}: {result.status}", flush=True)
+    return results
+
+
+def _db_url(course: Path) -> str:
+    return os.environ.get("NBGRADER_DB_URL", f"sqlite:///{course / 'gradebook.db'}")
+
+
+def _last_error(log: str) -> str:
+    lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "")[:300]
+
+
+def feedback_and_export(course: Path, assignment: str) -> Path:
+    """Write feedback for every graded student and export grades.csv; return its path."""
+    nbgrader(course, "generate_feedback", assignment, "--force")
+    nbgrader(course, "export", "--to=grades.csv")
+    return course / "grades.csv"
+
+
+def table(results: list[StudentResult]) -> str:
+    """Points per graded cell, one row per student, as fixed-width text."""
+    cells = sorted({cell for r in results for cell in r.max_scores})
+    if not cells:
+        return "no grades"
+    max_scores = next(r.max_scores for r in results if r.max_scores)
+    header = ["student", *cells, "total", "status"]
+    rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}", ""]]
+    for r in results:
+        if r.scores:
+            rows.append([r.student, *(f"{r.scores.get(c, 0):g}" for c in cells),
+                         f"{r.total:g}", r.status])  # fmt: skip
+        else:
+            rows.append([r.student, *("-" for _ in cells), "-", r.status])
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
+             for row in [header, *rows]]  # fmt: skip
+    return "\n".join(lines)
+
+
+def demo(folder: Path, assignment: str = "08_conditional_vae") -> list[StudentResult]:
+    """The instructor's whole loop on a demo class in `folder` (its own gradebook)."""
+    course = copy_course(folder)
+    print(f"Demo course in {course}")
+    print("1. nbgrader generate_assignment (student version)")
+    release(course)
+    print("2. a class of submissions:")
+    for student, what in demo_class(course, assignment).items():
+        print(f"  {student}: {what}")
+    print("3. nbgrader autograde, one student at a time:")
+    results = grade(course, assignment)
+    print("4. nbgrader generate_feedback and nbgrader export")
+    grades_csv = feedback_and_export(course, assignment)
+    print(f"  feedback in {course / 'feedback'}, grades in {grades_csv}")
+    print("\nPoints per graded cell:\n" + table(results))
+    (course / "results.json").write_text(json.dumps(
+        [r.__dict__ for r in results], indent=2))  # fmt: skip
+    return results
+
+
+def read_grades_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="generate release/ from source/")
+    rel.add_argument("--repo", help="repository Colab installs the course package from")
+    rel.add_argument("--ref", help="git ref (tag or commit) of that repository")
+    gr = sub.add_parser("grade", help="autograde all submissions, then feedback and export")
+    gr.add_argument("assignment")
+    de = sub.add_parser("demo", help="run the instructor loop on a demo class")
+    de.add_argument("--folder", type=Path, default=ROOT / "demo")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "release":
+            for path in release(ROOT, args.repo, args.ref):
+                print(f"wrote {path.relative_to(ROOT)}")
+        elif args.command == "grade":
+            if args.assignment not in assignments(ROOT):
+                raise GradingError(f"no assignment {args.assignment!r}; there are "
+                                   f"{', '.join(assignments(ROOT))}")  # fmt: skip
+            results = grade(ROOT, args.assignment)
+            feedback_and_export(ROOT, args.assignment)
+            print(table(results))
+        else:
+            results = demo(args.folder)
+            if not any(r.status == "graded" for r in results):
+                return 1
+    except GradingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Make every reference value the checks compare against, from the reference implementations.
+
+    python -m autograder.make_references          # (re)write the files
+    python -m autograder.make_references --check  # exit 1 if a file is out of date
+
+Writes, per notebook:
+- `course/expected/<nb>.json`: public values for the visible checks (released with the
+  course package), with the value each known mistake gives, so a check can name it;
+- `autograder/references/<nb>.json`: private values for hidden checks (never released).
+No reference value is typed by hand anywhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+
+from course.config import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "course" / "expected"
+PRIVATE = ROOT / "autograder" / "references"
+
+
+def _finite_or_none(value):
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _run(function, inputs):
+    """A variant's value on `inputs`, or None where it fails or is not finite."""
+    import keras
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = function(*[keras.ops.convert_to_tensor(a) for a in inputs])
+        value = keras.ops.convert_to_numpy(out)
+    except Exception:  # a mistake may well crash; that is a value of its own: none
+        return None
+    return _finite_or_none(float(value.reshape(-1)[0])) if value.size == 1 else None
+
+
+def nb08():
+    import numpy as np
+
+    from autograder.mistakes.nb08 import MISTAKES
+    from autograder.reference import nb08 as reference
+    from course.checks import nb08 as checks
+
+    public = {"vlb": {}}
+    for name in checks.VLB_FIXTURES:
+        inputs = checks.vlb_fixture(name)
+        public["vlb"][name] = {
+            "expected": round(reference.vlb_binomial(*inputs), 6),
+            "mistakes": {
+                m.hint: _run(m.function, inputs) for m in MISTAKES if m.target == "vlb_binomial"
+            },
+        }
+    hidden_seed = 8_2026
+    inputs = checks.make_vlb_inputs(np.random.default_rng(hidden_seed), 37, 6)
+    private = {
+        "vlb_hidden_fixture": {
+            "seed": hidden_seed,
+            "batch_size": 37,
+            "latent_dim": 6,
+            "expected": round(reference.vlb_binomial(*inputs), 6),
+        }
+    }
+    return public, private
+
+
+NOTEBOOKS = {"nb08": nb08}
+
+
+def _dump(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, make in NOTEBOOKS.items():
+        public, private = make()
+        for folder, data in ((PUBLIC, public), (PRIVATE, private)):
+            path = folder / f"{name}.json"
+            text = _dump(data)
+            if args.check:
+                if not path.exists() or path.read_text() != text:
+                    stale.append(path)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                print(f"wrote {path.relative_to(ROOT)}")
+    if stale:
+        print("out of date (run `make references`):", *stale, sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

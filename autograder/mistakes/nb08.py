@@ -1,0 +1,190 @@
+"""Notebook 08: known mistakes in `vlb_binomial` and `sampling`, and acceptable variants.
+
+The functions use the names a student's notebook has: `keras`, `ops`, `np` and a
+module-level `seed_generator`; one that needs TensorFlow imports it, as a student would.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from autograder.mistakes import Variant
+
+seed_generator = keras.random.SeedGenerator(0)
+
+VLB_CELLS = ("vlb_scalar", "vlb_reconstruction", "vlb_kl", "vlb_full")
+SAMPLING_CELLS = ("sampling_shape", "sampling_statistics", "sampling_fresh_noise",
+                  "sampling_gradients")  # fmt: skip
+
+
+# ----------------------------------------------------------------------- vlb_binomial mistakes
+
+
+def vlb_mean_over_pixels(x, x_decoded_mean, t_mean, t_log_var):
+    x_decoded_mean = ops.clip(x_decoded_mean, 1e-7, 1 - 1e-7)
+    log_likelihood = ops.mean(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+def vlb_kl_sign(x, x_decoded_mean, t_mean, t_log_var):
+    x_decoded_mean = ops.clip(x_decoded_mean, 1e-7, 1 - 1e-7)
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    kl = 0.5 * ops.sum(1 + t_log_var - ops.square(t_mean) - ops.exp(t_log_var), axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+def vlb_missing_half(x, x_decoded_mean, t_mean, t_log_var):
+    x_decoded_mean = ops.clip(x_decoded_mean, 1e-7, 1 - 1e-7)
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    kl = ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+def vlb_log_var_as_log_std(x, x_decoded_mean, t_mean, t_log_var):
+    x_decoded_mean = ops.clip(x_decoded_mean, 1e-7, 1 - 1e-7)
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    variance = ops.exp(2 * t_log_var)
+    kl = 0.5 * ops.sum(ops.square(t_mean) + variance - 1 - ops.log(variance), axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+def vlb_sum_over_batch(x, x_decoded_mean, t_mean, t_log_var):
+    x_decoded_mean = ops.clip(x_decoded_mean, 1e-7, 1 - 1e-7)
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.sum(kl - log_likelihood)
+
+
+def vlb_log_of_zero(x, x_decoded_mean, t_mean, t_log_var):
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean) + (1 - x) * ops.log(1 - x_decoded_mean), axis=1
+    )
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+# ----------------------------------------------------------------------- sampling mistakes
+
+
+def sampling_variance_as_std(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
+    return t_mean + ops.exp(t_log_var) * epsilon
+
+
+def sampling_same_noise_every_call(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=42)
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+
+def sampling_static_batch_size(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(t_mean.shape, seed=seed_generator)
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+
+def sampling_numpy_std(args):
+    t_mean, t_log_var = args
+    std = np.exp(0.5 * np.asarray(t_log_var))
+    epsilon = np.random.normal(size=std.shape).astype("float32")
+    return t_mean + std * epsilon
+
+
+def sampling_ignores_variance(args):
+    t_mean, t_log_var = args
+    return t_mean + keras.random.normal(ops.shape(t_mean), seed=seed_generator)
+
+
+# ----------------------------------------------------------------------- acceptable variants
+
+
+def vlb_tf_epsilon_inside_log(x, x_decoded_mean, t_mean, t_log_var):
+    import tensorflow as tf
+
+    eps = 1e-10
+    log_likelihood = tf.reduce_sum(
+        x * tf.math.log(x_decoded_mean + eps) + (1 - x) * tf.math.log(1 - x_decoded_mean + eps),
+        axis=1,
+    )
+    kl = -0.5 * tf.reduce_sum(1 + t_log_var - tf.square(t_mean) - tf.exp(t_log_var), axis=1)
+    return -tf.reduce_mean(log_likelihood - kl)
+
+
+def vlb_clip_large_epsilon(x, x_decoded_mean, t_mean, t_log_var):
+    p = ops.clip(x_decoded_mean, 1e-5, 1 - 1e-5)
+    log_likelihood = ops.sum(x * ops.log(p) + (1 - x) * ops.log(1 - p), axis=-1)
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=-1)
+    return ops.mean(kl) - ops.mean(log_likelihood)
+
+
+def vlb_large_epsilon_inside_log(x, x_decoded_mean, t_mean, t_log_var):
+    eps = 1e-5
+    log_likelihood = ops.sum(
+        x * ops.log(x_decoded_mean + eps) + (1 - x) * ops.log(1 - x_decoded_mean + eps), axis=1
+    )
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.mean(kl - log_likelihood)
+
+
+def vlb_keras_cross_entropy(x, x_decoded_mean, t_mean, t_log_var):
+    n_pixels = ops.shape(x)[1]
+    reconstruction = n_pixels * keras.losses.binary_crossentropy(x, x_decoded_mean)
+    kl = 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)
+    return ops.mean(reconstruction + kl)
+
+
+def sampling_tf_random(args):
+    import tensorflow as tf
+
+    t_mean, t_log_var = args
+    epsilon = tf.random.normal(tf.shape(t_mean))
+    return t_mean + tf.exp(t_log_var / 2) * epsilon
+
+
+def sampling_sqrt_of_variance(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
+    return t_mean + ops.sqrt(ops.exp(t_log_var)) * epsilon
+
+
+MISTAKES = (
+    Variant(vlb_mean_over_pixels, "vlb_binomial",
+            ("vlb_reconstruction", "vlb_full"), "mean_over_pixels"),
+    Variant(vlb_kl_sign, "vlb_binomial", ("vlb_kl", "vlb_full"), "kl_sign"),
+    Variant(vlb_missing_half, "vlb_binomial", ("vlb_kl", "vlb_full"), "missing_half"),
+    Variant(vlb_log_var_as_log_std, "vlb_binomial", ("vlb_kl", "vlb_full"), "log_var_as_log_std"),
+    Variant(vlb_sum_over_batch, "vlb_binomial",
+            ("vlb_reconstruction", "vlb_kl", "vlb_full"), "sum_over_batch"),
+    Variant(vlb_log_of_zero, "vlb_binomial", ("vlb_scalar", "vlb_kl", "vlb_full"), "log_of_zero"),
+    Variant(sampling_variance_as_std, "sampling",
+            ("sampling_statistics", "sampling_gradients"), "variance_as_std"),
+    Variant(sampling_same_noise_every_call, "sampling", ("sampling_fresh_noise",), "same_noise"),
+    Variant(sampling_static_batch_size, "sampling", ("sampling_shape",), "static_batch"),
+    Variant(sampling_numpy_std, "sampling",
+            ("sampling_shape", "sampling_gradients"), "no_gradient"),
+    Variant(sampling_ignores_variance, "sampling",
+            ("sampling_statistics", "sampling_gradients"), "ignores_variance"),
+)  # fmt: skip
+
+ACCEPTABLE = (
+    Variant(vlb_tf_epsilon_inside_log, "vlb_binomial"),
+    Variant(vlb_clip_large_epsilon, "vlb_binomial"),
+    Variant(vlb_large_epsilon_inside_log, "vlb_binomial"),
+    Variant(vlb_keras_cross_entropy, "vlb_binomial"),
+    Variant(sampling_tf_random, "sampling"),
+    Variant(sampling_sqrt_of_variance, "sampling"),
+)

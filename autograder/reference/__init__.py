@@ -1,0 +1,1 @@
+"""Reference implementations, one module per notebook: the source of every reference value."""

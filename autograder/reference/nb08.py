@@ -1,0 +1,37 @@
+"""Reference answers for notebook 08 (the Bernoulli VAE and the conditional VAE)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+# Clipping for log(0). Any epsilon in [1e-10, 1e-5] gives the same value within the
+# checks' tolerance on every fixture (tests/test_checks_nb08.py proves it).
+EPSILON = 1e-7
+
+
+def reconstruction_term(x, x_decoded_mean):
+    """Bernoulli log-likelihood summed over pixels: shape (batch_size,), in nats."""
+    x = np.asarray(x, np.float64)
+    p = np.clip(np.asarray(x_decoded_mean, np.float64), EPSILON, 1.0 - EPSILON)
+    return np.sum(x * np.log(p) + (1.0 - x) * np.log(1.0 - p), axis=1)
+
+
+def kl_term(t_mean, t_log_var):
+    """KL(N(t_mean, diag(exp(t_log_var))) || N(0, I)) per example: shape (batch_size,)."""
+    t_mean = np.asarray(t_mean, np.float64)
+    t_log_var = np.asarray(t_log_var, np.float64)
+    return 0.5 * np.sum(t_mean**2 + np.exp(t_log_var) - 1.0 - t_log_var, axis=1)
+
+
+def vlb_binomial(x, x_decoded_mean, t_mean, t_log_var):
+    """Negative variational lower bound, averaged over the batch (float64, nats per image)."""
+    return float(np.mean(kl_term(t_mean, t_log_var) - reconstruction_term(x, x_decoded_mean)))
+
+
+def sampling(args, seed_generator):
+    """Reparameterized sample from N(t_mean, diag(exp(t_log_var))), any batch size."""
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon

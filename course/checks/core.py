@@ -1,0 +1,72 @@
+"""What every check needs: quiet calls, conversion to NumPy, clear failures."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from importlib import resources
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A check failed; the message is written for the student."""
+
+
+def fail(message: str):
+    raise CheckFailed(message)
+
+
+def passed(message: str) -> None:
+    print(f"Passed: {message}")
+
+
+def to_numpy(value, what: str) -> np.ndarray:
+    """Convert a function's result (a tensor, an array or a number) to a float64 array."""
+    if value is None:
+        fail(f"{what} returned None. Did you forget the `return` statement?")
+    try:
+        import keras
+
+        return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        fail(f"{what} returned {type(value).__name__}, which is not a tensor or an array: {error}")
+
+
+def call_student(function, *args, what: str):
+    """Call a student's function, turning an exception into a readable failure.
+
+    Warnings are silenced: nbgrader gives zero to a test cell that writes anything to
+    stderr, and a harmless warning must not cost a student their points.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return function(*args)
+    except NotImplementedError:
+        fail(
+            f"{what} is not implemented yet: replace `raise NotImplementedError()` with your code."
+        )
+    except CheckFailed:
+        raise
+    except Exception as error:  # any error in student code becomes a failed check
+        fail(f"{what} raised {type(error).__name__}: {error}")
+
+
+def expected_values(notebook: str) -> dict:
+    """The reference values of one notebook's visible checks (made by `make references`)."""
+    text = resources.files("course").joinpath("expected", f"{notebook}.json").read_text()
+    return json.loads(text)
+
+
+def diagnose(value: float, candidates: dict[str, float | None], rtol: float, atol: float):
+    """The name of the known mistake whose value `value` matches, if exactly one does.
+
+    A candidate of None is a mistake that gives no finite value on these inputs.
+    """
+    matches = [
+        name for name, candidate in candidates.items()
+        if candidate is not None and np.isfinite(candidate)
+        and abs(value - candidate) <= atol + rtol * abs(candidate)
+    ]  # fmt: skip
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,116 @@
+"""Source notebooks: committed clean, graded cells intact, and each runs top to bottom."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import notebooks
+from autograder.grading import assignments
+from course.metrics import parse
+from tests.conftest import ROOT, shared_data_dir
+
+SOURCES = [ROOT / "source" / name / f"{name}.ipynb" for name in assignments(ROOT)]
+ALL_SOURCES = [ROOT / "source" / "header.ipynb", *SOURCES]
+
+
+@pytest.mark.parametrize("path", ALL_SOURCES, ids=lambda p: p.name)
+def test_source_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [c.get("id") for c in nb.cells if c.cell_type == "code"
+             and (c.outputs or c.execution_count)]  # fmt: skip
+    assert not dirty, f"{path.name}: clear the outputs of cells {dirty}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_graded_cells_keep_their_nbgrader_metadata(path):
+    nb = nbformat.read(path, as_version=4)
+    ids = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        ids.append(meta["grade_id"])
+        if meta.get("grade"):
+            assert meta["locked"] and meta["points"] > 0, meta
+            assert cell.source.startswith('"""'), "a test cell opens with a one-line docstring"
+        if meta.get("solution"):
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+    assert len(ids) == len(set(ids)), "grade ids must be unique"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Each source notebook executed in fast mode, in a fresh kernel, as CI and grading do."""
+    out = tmp_path_factory.mktemp("executed")
+    env = dict(os.environ, COURSE_FAST="1", MPLBACKEND="Agg",
+               COURSE_CACHE_DIR=str(out / "cache"))  # fmt: skip
+    folder = shared_data_dir()
+    if folder is not None:
+        env["COURSE_DATA_DIR"] = str(folder)
+    results = {}
+    for source in SOURCES:
+        target = out / source.name
+        run = subprocess.run(
+            [sys.executable, "-m", "autograder.notebooks", str(source), str(target)],
+            env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        results[source.stem] = (run, nbformat.read(target, as_version=4))
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom_in_fast_mode(executed, path):
+    run, nb = executed[path.stem]
+    assert notebooks.errors(nb) == [], run.stdout + run.stderr
+    assert run.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_no_cell_writes_to_stderr(executed, path):
+    """nbgrader gives zero to a test cell with stderr output; no cell at all writes any."""
+    _, nb = executed[path.stem]
+    assert notebooks.stderr_text(nb) == {}
+
+
+@pytest.mark.slow
+def test_notebook_08_reports_its_figures(executed):
+    _, nb = executed["08_conditional_vae"]
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    found = parse(text)
+    assert {"vae_val_loss", "cvae_val_loss", "cvae_nearest_mean_accuracy"} <= set(found)
+    assert 0 < found["vae_val_loss"] < 550  # below log(2) * 784 nats: it learned something
+    assert "Mode: FAST" in text
+
+
+def test_header_pins_the_colab_install_and_seeds():
+    nb = nbformat.read(ROOT / "source" / "header.ipynb", as_version=4)
+    header = "\n".join(cell.source for cell in nb.cells)
+    assert 'COURSE_REPO = "' in header and 'COURSE_REF = "' in header
+    assert "--no-deps" in header  # Colab keeps its own TensorFlow
+    assert "course.setup()" in header
+
+
+def test_stderr_in_a_test_cell_is_what_nbgrader_punishes():
+    """The premise of the stderr tests: nbgrader's own grading rule gives such a cell zero."""
+    from nbgrader.utils import determine_grade
+
+    cell = nbformat.v4.new_code_cell("pass")
+    cell.metadata["nbgrader"] = {"grade": True, "points": 2, "grade_id": "x", "solution": False}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="fine\n")]
+    assert determine_grade(cell, None)[0] == 2
+    cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text="a warning\n"))
+    assert determine_grade(cell, None)[0] == 0
+
+
+def test_executing_a_notebook_path_that_does_not_exist_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        notebooks.execute(Path(tmp_path / "missing.ipynb"), tmp_path / "out.ipynb")
