@@ -12,7 +12,6 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND ?= Agg
 
 .PHONY: demo test release lab grade references lint venv
 

@@ -57,7 +57,6 @@ def nbgrader_env(extra: dict | None = None) -> dict:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("COURSE_FAST", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("MPLBACKEND", "Agg")
     env.update(extra or {})
     return env
 

@@ -50,10 +50,13 @@ def image_grid(images, n_cols=10, titles=None, row_labels=None, suptitle=None, s
     return fig
 
 
-def latent_scatter(codes, labels, class_names=None, title="Codes of test images", ax=None):
+def latent_scatter(
+    codes, labels, class_names=None, title="Codes of test images", ax=None, symbol="z"
+):
     """Scatter 2-D codes, one colour per class, with a legend of class names.
 
     codes: (n, 2) array of latent codes; labels: (n,) integer classes.
+    symbol: the letter the notebook uses for the code, for the axis labels.
     """
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != 2:
@@ -70,8 +73,8 @@ def latent_scatter(codes, labels, class_names=None, title="Codes of test images"
         chosen = labels == label
         name = class_names[label] if class_names is not None else str(label)
         ax.scatter(*codes[chosen].T, s=6, color=cmap(label % 10), label=name, alpha=0.8)
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
+    ax.set_xlabel(f"${symbol}_1$")
+    ax.set_ylabel(f"${symbol}_2$")
     ax.set_title(title)
     ax.legend(markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     if own_figure:
@@ -80,18 +83,20 @@ def latent_scatter(codes, labels, class_names=None, title="Codes of test images"
     return ax
 
 
-def manifold_grid(decode, image_shape, n=15, extent=0.95, title="The learned 2-D manifold"):
+def manifold_grid(decode, image_shape, n=15, title="The learned 2-D manifold", symbol="z"):
     """Decode an n x n grid of 2-D codes and tile the images.
 
-    The grid is even in probability, not in z: each coordinate runs over
-    Phi^{-1}(p) for p evenly spaced in [1 - extent, extent], where Phi is the standard
-    normal CDF, so each tile stands for an equal share of the prior's mass.
+    The grid is even in probability, not in z: each coordinate runs over Phi^{-1}(p_k)
+    with p_k = (k - 1/2) / n for k = 1..n, where Phi is the standard normal CDF, so each
+    tile stands for an equal share (1 / n^2) of the prior's mass. Tick labels give the
+    codes at the tiles' centres.
 
     decode: function from codes of shape (m, 2) to images of shape (m, *image_shape)
         or (m, prod(image_shape)).
+    symbol: the letter the notebook uses for the code, for the axis labels.
     Returns the tiled image of shape (n * height, n * width).
     """
-    probabilities = np.linspace(1.0 - extent, extent, n)
+    probabilities = (np.arange(1, n + 1) - 0.5) / n
     z_values = norm.ppf(probabilities)
     z1, z2 = np.meshgrid(z_values, z_values[::-1])  # z2 grows upwards, as on a plot
     codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype("float32")
@@ -99,9 +104,12 @@ def manifold_grid(decode, image_shape, n=15, extent=0.95, title="The learned 2-D
     height, width = image_shape
     canvas = images.transpose(0, 2, 1, 3).reshape(n * height, n * width)
     fig, ax = plt.subplots(figsize=(7, 7 * height / width))
-    ax.imshow(canvas, cmap="gray", extent=[z_values[0], z_values[-1], z_values[0], z_values[-1]])
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
+    ax.imshow(canvas, cmap="gray")
+    ticks = np.arange(0, n, max(1, n // 5))
+    ax.set_xticks(ticks * width + width / 2, [f"{z_values[k]:.1f}" for k in ticks])
+    ax.set_yticks(ticks * height + height / 2, [f"{z_values[::-1][k]:.1f}" for k in ticks])
+    ax.set_xlabel(f"${symbol}_1$ (at tile centres)")
+    ax.set_ylabel(f"${symbol}_2$")
     ax.set_title(title)
     plt.show()
     return canvas

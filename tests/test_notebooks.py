@@ -49,8 +49,8 @@ def test_graded_cells_keep_their_nbgrader_metadata(path):
 def executed(tmp_path_factory):
     """Each source notebook executed in fast mode, in a fresh kernel, as CI and grading do."""
     out = tmp_path_factory.mktemp("executed")
-    env = dict(os.environ, COURSE_FAST="1", MPLBACKEND="Agg",
-               COURSE_CACHE_DIR=str(out / "cache"))  # fmt: skip
+    env = dict(os.environ, COURSE_FAST="1", COURSE_CACHE_DIR=str(out / "cache"))
+    env.pop("MPLBACKEND", None)  # students get Jupyter's inline backend: test with it
     folder = shared_data_dir()
     if folder is not None:
         env["COURSE_DATA_DIR"] = str(folder)
@@ -79,6 +79,15 @@ def test_no_cell_writes_to_stderr(executed, path):
     """nbgrader gives zero to a test cell with stderr output; no cell at all writes any."""
     _, nb = executed[path.stem]
     assert notebooks.stderr_text(nb) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_plots_are_drawn_inline(executed, path):
+    _, nb = executed[path.stem]
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "display_data" and "image/png" in o.get("data", {})]  # fmt: skip
+    assert len(images) >= 5
 
 
 @pytest.mark.slow
