@@ -51,13 +51,14 @@ def notebook_path(course: Path, stage: str, assignment: str, student: str | None
     return folder / assignment / f"{assignment}.ipynb"
 
 
-def nbgrader_env(extra: dict | None = None) -> dict:
-    """The environment for nbgrader: this interpreter's bin/ on PATH (nbgrader runs alembic)."""
+def nbgrader_env() -> dict:
+    """The environment for nbgrader: this interpreter's bin/ on PATH (nbgrader runs alembic).
+
+    Fast mode and quiet TensorFlow for grading come from nbgrader_config.py, so a plain
+    `nbgrader autograde` gets them too.
+    """
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("COURSE_FAST", "1")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.update(extra or {})
     return env
 
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-import warnings
 from pathlib import Path
 
 from course.config import import_tensorflow_quietly
@@ -28,28 +26,10 @@ PUBLIC = ROOT / "course" / "expected"
 PRIVATE = ROOT / "autograder" / "references"
 
 
-def _finite_or_none(value):
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _run(function, inputs):
-    """A variant's value on `inputs`, or None where it fails or is not finite."""
-    import keras
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = function(*[keras.ops.convert_to_tensor(a) for a in inputs])
-        value = keras.ops.convert_to_numpy(out)
-    except Exception:  # a mistake may well crash; that is a value of its own: none
-        return None
-    return _finite_or_none(float(value.reshape(-1)[0])) if value.size == 1 else None
-
-
 def nb08():
     import numpy as np
 
-    from autograder.mistakes.nb08 import MISTAKES
+    from autograder.mistakes.nb08 import vlb_mistake_values
     from autograder.reference import nb08 as reference
     from course.checks import nb08 as checks
 
@@ -58,9 +38,7 @@ def nb08():
         inputs = checks.vlb_fixture(name)
         public["vlb"][name] = {
             "expected": round(reference.vlb_binomial(*inputs), 6),
-            "mistakes": {
-                m.hint: _run(m.function, inputs) for m in MISTAKES if m.target == "vlb_binomial"
-            },
+            "mistakes": vlb_mistake_values(inputs),
         }
     hidden_seed = 8_2026
     inputs = checks.make_vlb_inputs(np.random.default_rng(hidden_seed), 37, 6)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.mistakes.nb08 import MISTAKES
+from autograder.mistakes.nb08 import vlb_mistake_values
 from autograder.reference import nb08 as reference
 from course.checks import nb08 as visible
 from course.checks.core import fail, passed
@@ -30,22 +30,6 @@ def _random_size(rng, low, high, avoid):
     return size + 1 if size == avoid else size
 
 
-def _mistake_values(inputs):
-    """What each known vlb mistake gives on `inputs`, so the failure can name it."""
-    import keras
-
-    values = {}
-    for mistake in MISTAKES:
-        if mistake.target != "vlb_binomial":
-            continue
-        try:
-            out = mistake.function(*[keras.ops.convert_to_tensor(a) for a in inputs])
-            values[mistake.hint] = float(keras.ops.convert_to_numpy(out).reshape(-1)[0])
-        except Exception:  # a mistake that crashes names nothing
-            continue
-    return values
-
-
 def vlb_on_random_inputs(vlb_binomial, trials=3):
     """Random batch sizes (never 100) and latent sizes (never 2), against the reference."""
     rng = _fresh_rng()
@@ -55,7 +39,7 @@ def vlb_on_random_inputs(vlb_binomial, trials=3):
         inputs = visible.make_vlb_inputs(rng, batch_size, latent_dim)
         value = visible.vlb_value(vlb_binomial, inputs)
         visible.compare_vlb(
-            value, reference.vlb_binomial(*inputs), _mistake_values(inputs),
+            value, reference.vlb_binomial(*inputs), vlb_mistake_values(inputs),
             f"on random inputs (batch {batch_size}, latent {latent_dim})",
         )  # fmt: skip
     passed("vlb_binomial matches the reference on random inputs.")
@@ -68,7 +52,7 @@ def vlb_on_hidden_fixture(vlb_binomial):
         np.random.default_rng(spec["seed"]), spec["batch_size"], spec["latent_dim"]
     )
     value = visible.vlb_value(vlb_binomial, inputs)
-    visible.compare_vlb(value, spec["expected"], _mistake_values(inputs), "on a hidden batch")
+    visible.compare_vlb(value, spec["expected"], vlb_mistake_values(inputs), "on a hidden batch")
     passed("vlb_binomial matches the reference on a hidden batch.")
 
 
@@ -125,29 +109,19 @@ def sampling_fresh_noise_in_model(sampling):
     The model's batch size is fixed, so this checks fresh noise only: a function that needs
     a static batch size loses its points in the shape check, not here.
     """
-    import warnings
-
-    import keras
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t_mean = keras.Input(shape=(4,), batch_size=8)
-        t_log_var = keras.Input(shape=(4,), batch_size=8)
-        try:
-            model = keras.Model(
-                [t_mean, t_log_var], keras.layers.Lambda(sampling)([t_mean, t_log_var])
-            )
-        except Exception:  # cannot run on symbolic tensors at all
-            # The shape check already takes the points for that; judge fresh noise only
-            # where the function can run, as the visible check did.
-            print("(sampling cannot build inside a model; fresh noise was checked eagerly)")
-            return
-        inputs = [np.zeros((8, 4), np.float32), np.zeros((8, 4), np.float32)]
-        try:
-            first = model.predict(inputs, batch_size=8, verbose=0)
-            second = model.predict(inputs, batch_size=8, verbose=0)
-        except Exception as error:  # the student's code failed inside the model
-            fail(f"sampling failed inside a Keras model: {type(error).__name__}: {error}")
+    try:
+        model = visible.sampling_model(sampling, latent_dim=4, batch_size=8)
+    except Exception:  # cannot run on symbolic tensors at all
+        # The shape check already takes the points for that; judge fresh noise only
+        # where the function can run, as the visible check did.
+        print("(sampling cannot build inside a model; fresh noise was checked eagerly)")
+        return
+    inputs = [np.zeros((8, 4), np.float32), np.zeros((8, 4), np.float32)]
+    try:
+        first = visible.predict_quietly(model, inputs, batch_size=8)
+        second = visible.predict_quietly(model, inputs, batch_size=8)
+    except Exception as error:  # the student's code failed inside the model
+        fail(f"sampling failed inside a Keras model: {type(error).__name__}: {error}")
     if np.allclose(first, second):
         fail(f"sampling, inside a model: {visible.HINTS['same_noise']}")
     passed("a model built on sampling draws fresh noise on every prediction.")

@@ -6,6 +6,9 @@ module-level `seed_generator`; one that needs TensorFlow imports it, as a studen
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -179,6 +182,31 @@ MISTAKES = (
     Variant(sampling_ignores_variance, "sampling",
             ("sampling_statistics", "sampling_gradients"), "ignores_variance"),
 )  # fmt: skip
+
+
+def vlb_mistake_values(inputs) -> dict[str, float | None]:
+    """What each known `vlb_binomial` mistake returns on `inputs`, keyed by its hint.
+
+    None where a mistake crashes, returns more than one number, or returns inf or NaN:
+    such a value names no mistake. Checks use these values to say which mistake a wrong
+    answer most likely is.
+    """
+    tensors = [ops.convert_to_tensor(a) for a in inputs]
+    values = {}
+    for mistake in MISTAKES:
+        if mistake.target != "vlb_binomial":
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = ops.convert_to_numpy(mistake.function(*tensors))
+        except Exception:  # a mistake may well crash on these inputs
+            values[mistake.hint] = None
+            continue
+        value = float(out.reshape(-1)[0]) if out.size == 1 else math.nan
+        values[mistake.hint] = value if math.isfinite(value) else None
+    return values
+
 
 ACCEPTABLE = (
     Variant(vlb_tf_epsilon_inside_log, "vlb_binomial"),

@@ -6,6 +6,7 @@ cell, so a mistake costs the points of the property it breaks and no more.
 
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -214,29 +215,42 @@ def sample(sampling, t_mean, t_log_var, what="sampling"):
     return values
 
 
-def check_sampling_shape_at_run_time(sampling, latent_dim=3, batch_sizes=(13, 1)):
-    """Inside a Keras model, where the batch size is unknown until data arrives."""
-    import warnings
+def sampling_model(sampling, latent_dim, batch_size=None):
+    """A Keras model that applies `sampling` to its two inputs, as the notebook's VAE does.
 
+    With `batch_size=None` the batch size is only known when data arrives.
+    """
     import keras
 
+    t_mean = keras.Input(shape=(latent_dim,), batch_size=batch_size)
+    t_log_var = keras.Input(shape=(latent_dim,), batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = keras.layers.Lambda(sampling)([t_mean, t_log_var])
+    return keras.Model([t_mean, t_log_var], t)
+
+
+def predict_quietly(model, inputs, batch_size):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+
+def check_sampling_shape_at_run_time(sampling, latent_dim=3, batch_sizes=(13, 1)):
+    """Inside a Keras model, where the batch size is unknown until data arrives."""
     rng = _rng("sampling-run-time")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t_mean = keras.Input(shape=(latent_dim,))
-            t_log_var = keras.Input(shape=(latent_dim,))
-            t = keras.layers.Lambda(sampling)([t_mean, t_log_var])
-            model = keras.Model([t_mean, t_log_var], t)
-            for batch_size in batch_sizes:
-                inputs = [rng.normal(size=(batch_size, latent_dim)).astype(np.float32)
-                          for _ in range(2)]  # fmt: skip
-                out = model.predict(inputs, batch_size=batch_size, verbose=0)
-                if out.shape != (batch_size, latent_dim):
-                    fail(
-                        f"inside a model, sampling returned shape {out.shape} for a batch of "
-                        f"{batch_size}; expected {(batch_size, latent_dim)}."
-                    )
+        model = sampling_model(sampling, latent_dim)
+        for batch_size in batch_sizes:
+            inputs = [
+                rng.normal(size=(batch_size, latent_dim)).astype(np.float32) for _ in range(2)
+            ]
+            out = predict_quietly(model, inputs, batch_size)
+            if out.shape != (batch_size, latent_dim):
+                fail(
+                    f"inside a model, sampling returned shape {out.shape} for a batch of "
+                    f"{batch_size}; expected {(batch_size, latent_dim)}."
+                )
     except AssertionError:
         raise
     except Exception as error:  # any failure of the student's code inside the model
