@@ -14,7 +14,7 @@ import numpy as np
 from autograder.mistakes.nb08 import vlb_mistake_values
 from autograder.reference import nb08 as reference
 from course.checks import nb08 as visible
-from course.checks.core import fail, passed
+from course.checks.core import call_student, fail, passed
 
 PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb08.json").read_text())
 
@@ -64,8 +64,12 @@ def vlb_gradient(vlb_binomial):
     inputs = visible.make_vlb_inputs(rng, 9, 5)
     t_mean = tf.Variable(inputs[2])
     with tf.GradientTape() as tape:
-        value = vlb_binomial(tf.constant(inputs[0]), tf.constant(inputs[1]), t_mean,
-                             tf.constant(inputs[3]))  # fmt: skip
+        # Through call_student, like every check: warnings stay off stderr, errors read well.
+        value = call_student(
+            vlb_binomial,
+            tf.constant(inputs[0]), tf.constant(inputs[1]), t_mean, tf.constant(inputs[3]),
+            what="vlb_binomial",
+        )  # fmt: skip
     gradient = tape.gradient(value, t_mean)
     if gradient is None:
         fail(
