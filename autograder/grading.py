@@ -43,6 +43,11 @@ def assignments(course: Path = ROOT) -> list[str]:
     )  # fmt: skip
 
 
+def short_name(assignment: str) -> str:
+    """Its modules' name in course/ and autograder/: "08_conditional_vae" -> "nb08"."""
+    return "nb" + assignment.split("_", 1)[0]
+
+
 def notebook_path(course: Path, stage: str, assignment: str, student: str | None = None) -> Path:
     """Where nbgrader keeps an assignment's notebook at `stage` (source, release, submitted...)."""
     folder = course / stage
@@ -186,6 +191,7 @@ class StudentResult:
     status: str  # "graded", or what went wrong
     scores: dict[str, float] = field(default_factory=dict)
     max_scores: dict[str, float] = field(default_factory=dict)
+    manual: list[str] = field(default_factory=list)  # cells still waiting for a human grader
 
     @property
     def total(self) -> float:
@@ -239,6 +245,8 @@ def grade(course: Path, assignment: str) -> list[StudentResult]:
                     for g in notebook.grades:
                         result.scores[g.name] = g.score or 0.0
                         result.max_scores[g.name] = g.max_score
+                        if g.needs_manual_grade and g.cell_type == "markdown":
+                            result.manual.append(g.name)
         results.append(result)
         print(f"  {student}: {result.status}", flush=True)
     return results
@@ -261,7 +269,10 @@ def feedback_and_export(course: Path, assignment: str) -> Path:
 
 
 def table(results: list[StudentResult]) -> str:
-    """Points per graded cell, one row per student, as fixed-width text."""
+    """Points per graded cell, one row per student, as fixed-width text.
+
+    A written answer waiting for a human grader shows as "hand" (grade it in formgrader).
+    """
     cells = sorted({cell for r in results for cell in r.max_scores})
     if not cells:
         return "no grades"
@@ -270,7 +281,8 @@ def table(results: list[StudentResult]) -> str:
     rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}", ""]]
     for r in results:
         if r.scores:
-            rows.append([r.student, *(f"{r.scores.get(c, 0):g}" for c in cells),
+            rows.append([r.student,
+                         *("hand" if c in r.manual else f"{r.scores.get(c, 0):g}" for c in cells),
                          f"{r.total:g}", r.status])  # fmt: skip
         else:
             rows.append([r.student, *("-" for _ in cells), "-", r.status])

@@ -26,34 +26,22 @@ PUBLIC = ROOT / "course" / "expected"
 PRIVATE = ROOT / "autograder" / "references"
 
 
-def nb08():
-    import numpy as np
+def makers() -> dict:
+    """Notebook name -> its `references()` function, from every `autograder/reference/nbNN.py`.
 
-    from autograder.mistakes.nb08 import vlb_mistake_values
-    from autograder.reference import nb08 as reference
-    from course.checks import nb08 as checks
+    Each returns `(public, private)`: the visible checks' values and the hidden checks' values.
+    """
+    import importlib
+    import pkgutil
 
-    public = {"vlb": {}}
-    for name in checks.VLB_FIXTURES:
-        inputs = checks.vlb_fixture(name)
-        public["vlb"][name] = {
-            "expected": round(reference.vlb_binomial(*inputs), 6),
-            "mistakes": vlb_mistake_values(inputs),
-        }
-    hidden_seed = 8_2026
-    inputs = checks.make_vlb_inputs(np.random.default_rng(hidden_seed), 37, 6)
-    private = {
-        "vlb_hidden_fixture": {
-            "seed": hidden_seed,
-            "batch_size": 37,
-            "latent_dim": 6,
-            "expected": round(reference.vlb_binomial(*inputs), 6),
-        }
-    }
-    return public, private
+    from autograder import reference
 
-
-NOTEBOOKS = {"nb08": nb08}
+    found = {}
+    for module in pkgutil.iter_modules(reference.__path__):
+        if module.name.startswith("nb"):
+            imported = importlib.import_module(f"autograder.reference.{module.name}")
+            found[module.name] = imported.references
+    return dict(sorted(found.items()))
 
 
 def _dump(data) -> str:
@@ -65,7 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)
     stale = []
-    for name, make in NOTEBOOKS.items():
+    for name, make in makers().items():
         public, private = make()
         for folder, data in ((PUBLIC, public), (PRIVATE, private)):
             path = folder / f"{name}.json"

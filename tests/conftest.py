@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,48 @@ def offline(monkeypatch, tmp_path):
         )
     monkeypatch.setitem(data.SYSTEM_FOLDERS, "fashion_mnist", tmp_path / "no-system-folder")
     return tmp_path
+
+
+class ExecutedNotebooks:
+    """Source notebooks executed in fast mode, in a fresh kernel, as CI and grading do.
+
+    Each is executed the first time a test asks for it, so a test file about one notebook
+    runs only that notebook. `executed[name]` is (the subprocess run, the executed notebook).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.results = {}
+
+    def __getitem__(self, name: str):
+        if name not in self.results:
+            import nbformat
+
+            source = ROOT / "source" / name / f"{name}.ipynb"
+            target = self.folder / source.name
+            env = dict(os.environ, COURSE_FAST="1", COURSE_CACHE_DIR=str(self.folder / "cache"))
+            env.pop("MPLBACKEND", None)  # students get Jupyter's inline backend: test with it
+            data = shared_data_dir()
+            if data is not None:
+                env["COURSE_DATA_DIR"] = str(data)
+            run = subprocess.run(
+                [sys.executable, "-m", "autograder.notebooks", str(source), str(target)],
+                env=env, capture_output=True, text=True, timeout=900,
+            )  # fmt: skip
+            if not target.is_file():
+                raise AssertionError(f"{name} did not execute:\n{run.stdout}{run.stderr}")
+            self.results[name] = (run, nbformat.read(target, as_version=4))
+        return self.results[name]
+
+    def text(self, name: str) -> str:
+        """Everything the executed notebook printed (stdout streams and plain-text results)."""
+        _, nb = self[name]
+        return "\n".join(
+            output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    return ExecutedNotebooks(tmp_path_factory.mktemp("executed"))

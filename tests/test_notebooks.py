@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -12,8 +9,7 @@ import pytest
 
 from autograder import notebooks
 from autograder.grading import assignments
-from course.metrics import parse
-from tests.conftest import ROOT, shared_data_dir
+from tests.conftest import ROOT
 
 SOURCES = [ROOT / "source" / name / f"{name}.ipynb" for name in assignments(ROOT)]
 ALL_SOURCES = [ROOT / "source" / "header.ipynb", *SOURCES]
@@ -37,32 +33,12 @@ def test_graded_cells_keep_their_nbgrader_metadata(path):
         if meta is None:
             continue
         ids.append(meta["grade_id"])
-        if meta.get("grade"):
+        if meta.get("grade") and cell.cell_type == "code":
             assert meta["locked"] and meta["points"] > 0, meta
             assert cell.source.startswith('"""'), "a test cell opens with a one-line docstring"
         if meta.get("solution"):
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
     assert len(ids) == len(set(ids)), "grade ids must be unique"
-
-
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Each source notebook executed in fast mode, in a fresh kernel, as CI and grading do."""
-    out = tmp_path_factory.mktemp("executed")
-    env = dict(os.environ, COURSE_FAST="1", COURSE_CACHE_DIR=str(out / "cache"))
-    env.pop("MPLBACKEND", None)  # students get Jupyter's inline backend: test with it
-    folder = shared_data_dir()
-    if folder is not None:
-        env["COURSE_DATA_DIR"] = str(folder)
-    results = {}
-    for source in SOURCES:
-        target = out / source.name
-        run = subprocess.run(
-            [sys.executable, "-m", "autograder.notebooks", str(source), str(target)],
-            env=env, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-        results[source.stem] = (run, nbformat.read(target, as_version=4))
-    return results
 
 
 @pytest.mark.slow
@@ -88,16 +64,6 @@ def test_plots_are_drawn_inline(executed, path):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "display_data" and "image/png" in o.get("data", {})]  # fmt: skip
     assert len(images) >= 5
-
-
-@pytest.mark.slow
-def test_notebook_08_reports_its_figures(executed):
-    _, nb = executed["08_conditional_vae"]
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    found = parse(text)
-    assert {"vae_val_loss", "cvae_val_loss", "cvae_nearest_mean_accuracy"} <= set(found)
-    assert 0 < found["vae_val_loss"] < 550  # below log(2) * 784 nats: it learned something
-    assert "Mode: FAST" in text
 
 
 def test_header_pins_the_colab_install_and_seeds():

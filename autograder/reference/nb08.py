@@ -35,3 +35,28 @@ def sampling(args, seed_generator):
     t_mean, t_log_var = args
     epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
     return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+
+def references():
+    """(public, private) reference values for notebook 08 (see autograder.make_references)."""
+    from autograder.mistakes.nb08 import vlb_mistake_values
+    from course.checks import nb08 as checks
+
+    public = {"vlb": {}}
+    for name in checks.VLB_FIXTURES:
+        inputs = checks.vlb_fixture(name)
+        public["vlb"][name] = {
+            "expected": round(vlb_binomial(*inputs), 6),
+            "mistakes": vlb_mistake_values(inputs),
+        }
+    hidden_seed = 8_2026
+    inputs = checks.make_vlb_inputs(np.random.default_rng(hidden_seed), 37, 6)
+    private = {
+        "vlb_hidden_fixture": {
+            "seed": hidden_seed,
+            "batch_size": 37,
+            "latent_dim": 6,
+            "expected": round(vlb_binomial(*inputs), 6),
+        }
+    }
+    return public, private

@@ -1,4 +1,4 @@
-"""Notebook 08's test cells, run directly: the solution and every acceptable variant pass,
+"""Notebook 08. Its test cells, run directly: the solution and every acceptable variant pass,
 each known mistake fails exactly the cells of the property it breaks, naming its hint."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from keras import ops
 from autograder.mistakes.nb08 import ACCEPTABLE, MISTAKES
 from course.checks import CheckFailed
 from course.checks.nb08 import HINTS
+from course.metrics import parse
 from tests.nbgrader_cells import cells_by_role
 
 SOLUTIONS, TESTS, POINTS = cells_by_role("08_conditional_vae")
@@ -72,3 +73,12 @@ def test_a_wrong_shape_is_reported_as_such():
     )
     failures = run_cells(namespace_with({"vlb_binomial": per_example}))
     assert HINTS["per_example"] in failures["vlb_scalar"]
+
+
+@pytest.mark.slow
+def test_notebook_08_reports_its_figures(executed):
+    text = executed.text("08_conditional_vae")
+    found = parse(text)
+    assert {"vae_val_loss", "cvae_val_loss", "cvae_nearest_mean_accuracy"} <= set(found)
+    assert 0 < found["vae_val_loss"] < 550  # below log(2) * 784 nats: it learned something
+    assert "Mode: FAST" in text
