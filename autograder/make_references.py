@@ -2,6 +2,7 @@
 
     python -m autograder.make_references          # (re)write the files
     python -m autograder.make_references --check  # exit 1 if a file is out of date
+    python -m autograder.make_references nb05     # only these notebooks
 
 Writes, per notebook:
 - `course/expected/<nb>.json`: public values for the visible checks (released with the
@@ -51,9 +52,16 @@ def _dump(data) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files")
+    parser.add_argument("notebooks", nargs="*", help="e.g. nb05 (default: every notebook)")
     args = parser.parse_args(argv)
+    found = makers()
+    unknown = sorted(set(args.notebooks) - set(found))
+    if unknown:
+        parser.error(f"no reference module for {unknown}; there are {sorted(found)}")
     stale = []
-    for name, make in makers().items():
+    for name, make in found.items():
+        if args.notebooks and name not in args.notebooks:
+            continue
         public, private = make()
         for folder, data in ((PUBLIC, public), (PRIVATE, private)):
             path = folder / f"{name}.json"

@@ -34,16 +34,17 @@ def hints(assignment):
 
 
 class GradedClass:
-    """Each assignment graded the first time a test asks for it, in one scratch course."""
+    """Each assignment released and graded the first time a test asks for it, in one
+    scratch course."""
 
     def __init__(self, folder):
         self.course = grading.copy_course(folder / "course")
-        grading.release(self.course)
         self.results = {}
 
     def __getitem__(self, assignment):
         if assignment not in self.results:
             course = self.course
+            grading.nbgrader(course, "generate_assignment", assignment, "--force")
             grading.make_submission(course, assignment, "solution")
             grading.make_submission(course, assignment, "stub", solved=False)
             wrong = {m.target: m.source() for m in known_mistakes(assignment)}
