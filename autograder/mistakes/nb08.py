@@ -1,7 +1,8 @@
 """Notebook 08: known mistakes in `vlb_binomial` and `sampling`, and acceptable variants.
 
-The functions use the names a student's notebook has: `keras`, `ops`, `np` and a
-module-level `seed_generator`; one that needs TensorFlow imports it, as a student would.
+The functions use the names a student's notebook has: `keras` and `ops`; one that needs
+TensorFlow imports it, as a student would. The `sampling` variants are shared with
+notebook 06 and live in `autograder.mistakes.sampling`.
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ import math
 import warnings
 
 import keras
-import numpy as np
 from keras import ops
 
-from autograder.mistakes import Variant
-
-seed_generator = keras.random.SeedGenerator(0)
+from autograder.mistakes import Variant, sampling
 
 VLB_CELLS = ("vlb_scalar", "vlb_reconstruction", "vlb_kl", "vlb_full")
-SAMPLING_CELLS = ("sampling_shape", "sampling_statistics", "sampling_fresh_noise",
-                  "sampling_gradients")  # fmt: skip
+SAMPLING_CELLS = sampling.CELLS
 
 
 # ----------------------------------------------------------------------- vlb_binomial mistakes
@@ -79,39 +76,6 @@ def vlb_log_of_zero(x, x_decoded_mean, t_mean, t_log_var):
     return ops.mean(kl - log_likelihood)
 
 
-# ----------------------------------------------------------------------- sampling mistakes
-
-
-def sampling_variance_as_std(args):
-    t_mean, t_log_var = args
-    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
-    return t_mean + ops.exp(t_log_var) * epsilon
-
-
-def sampling_same_noise_every_call(args):
-    t_mean, t_log_var = args
-    epsilon = keras.random.normal(ops.shape(t_mean), seed=42)
-    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
-
-
-def sampling_static_batch_size(args):
-    t_mean, t_log_var = args
-    epsilon = keras.random.normal(t_mean.shape, seed=seed_generator)
-    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
-
-
-def sampling_numpy_std(args):
-    t_mean, t_log_var = args
-    std = np.exp(0.5 * np.asarray(t_log_var))
-    epsilon = np.random.normal(size=std.shape).astype("float32")
-    return t_mean + std * epsilon
-
-
-def sampling_ignores_variance(args):
-    t_mean, t_log_var = args
-    return t_mean + keras.random.normal(ops.shape(t_mean), seed=seed_generator)
-
-
 # ----------------------------------------------------------------------- acceptable variants
 
 
@@ -150,20 +114,6 @@ def vlb_keras_cross_entropy(x, x_decoded_mean, t_mean, t_log_var):
     return ops.mean(reconstruction + kl)
 
 
-def sampling_tf_random(args):
-    import tensorflow as tf
-
-    t_mean, t_log_var = args
-    epsilon = tf.random.normal(tf.shape(t_mean))
-    return t_mean + tf.exp(t_log_var / 2) * epsilon
-
-
-def sampling_sqrt_of_variance(args):
-    t_mean, t_log_var = args
-    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
-    return t_mean + ops.sqrt(ops.exp(t_log_var)) * epsilon
-
-
 MISTAKES = (
     Variant(vlb_mean_over_pixels, "vlb_binomial",
             ("vlb_reconstruction", "vlb_full"), "mean_over_pixels"),
@@ -173,14 +123,7 @@ MISTAKES = (
     Variant(vlb_sum_over_batch, "vlb_binomial",
             ("vlb_reconstruction", "vlb_kl", "vlb_full"), "sum_over_batch"),
     Variant(vlb_log_of_zero, "vlb_binomial", ("vlb_scalar", "vlb_kl", "vlb_full"), "log_of_zero"),
-    Variant(sampling_variance_as_std, "sampling",
-            ("sampling_statistics", "sampling_gradients"), "variance_as_std"),
-    Variant(sampling_same_noise_every_call, "sampling", ("sampling_fresh_noise",), "same_noise"),
-    Variant(sampling_static_batch_size, "sampling", ("sampling_shape",), "static_batch"),
-    Variant(sampling_numpy_std, "sampling",
-            ("sampling_shape", "sampling_gradients"), "no_gradient"),
-    Variant(sampling_ignores_variance, "sampling",
-            ("sampling_statistics", "sampling_gradients"), "ignores_variance"),
+    *sampling.MISTAKES,
 )  # fmt: skip
 
 
@@ -213,6 +156,5 @@ ACCEPTABLE = (
     Variant(vlb_clip_large_epsilon, "vlb_binomial"),
     Variant(vlb_large_epsilon_inside_log, "vlb_binomial"),
     Variant(vlb_keras_cross_entropy, "vlb_binomial"),
-    Variant(sampling_tf_random, "sampling"),
-    Variant(sampling_sqrt_of_variance, "sampling"),
+    *sampling.ACCEPTABLE,
 )

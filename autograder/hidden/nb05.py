@@ -1,0 +1,132 @@
+"""Hidden checks for notebook 05: fresh random inputs and shapes, against the reference.
+
+Every check prints the seed it drew, so a disputed grade can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from autograder.mistakes.nb05 import gaussian_kl_mistake_values, kl_mistake_values
+from autograder.reference import nb05 as reference
+from course.checks import nb05 as visible
+from course.checks.core import call_student, fail, passed
+
+PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb05.json").read_text())
+
+
+def _fresh_rng():
+    seed = secrets.randbits(32)
+    print(f"(hidden check seed: {seed})")
+    return np.random.default_rng(seed)
+
+
+def kl_shapes(kl_divergence, trials=3):
+    """Random batch and latent sizes: always one value per example."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        batch_size, latent_dim = int(rng.integers(1, 300)), int(rng.integers(1, 40))
+        t_mean, t_log_var = visible.make_kl_inputs(rng, batch_size, latent_dim)
+        values = visible.kl_result(kl_divergence, t_mean, t_log_var)
+        if values.shape != (batch_size,):
+            fail(
+                f"kl_divergence returned shape {values.shape} for t_mean of shape "
+                f"{(batch_size, latent_dim)}; expected ({batch_size},)."
+            )
+    passed("kl_divergence returns one value per example at random sizes.")
+
+
+def kl_on_random_inputs(kl_divergence, trials=3):
+    """Random batch and latent sizes, against the reference."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        batch_size, latent_dim = int(rng.integers(2, 200)), int(rng.integers(2, 33))
+        inputs = visible.make_kl_inputs(rng, batch_size, latent_dim)
+        values = visible.kl_values(kl_divergence, *inputs)
+        visible.compare_kl(
+            values, reference.kl_divergence(*inputs), kl_mistake_values(inputs),
+            f"on random inputs (batch {batch_size}, latent {latent_dim})",
+            "Compare with 1/2 * sum(mu^2 + sigma^2 - 1 - log sigma^2) over the latent axis.",
+        )  # fmt: skip
+    passed("kl_divergence matches the reference on random inputs.")
+
+
+def kl_on_hidden_fixture(kl_divergence):
+    """A fixed batch whose total KL is never shown to students."""
+    spec = PRIVATE["kl_hidden_fixture"]
+    inputs = visible.make_kl_inputs(
+        np.random.default_rng(spec["seed"]), spec["batch_size"], spec["latent_dim"]
+    )
+    total = float(np.sum(visible.kl_values(kl_divergence, *inputs)))
+    if abs(total - spec["total"]) > visible.KL_ATOL + visible.KL_RTOL * abs(spec["total"]):
+        fail(f"kl_divergence: the total KL over a hidden batch is {total:.4f}, which is wrong.")
+    passed("kl_divergence matches the reference on a hidden batch.")
+
+
+def kl_gradient(kl_divergence):
+    """d KL / d mu = mu and d KL / d log sigma^2 = (sigma^2 - 1) / 2, per element."""
+    import tensorflow as tf
+
+    rng = _fresh_rng()
+    t_mean, t_log_var = visible.make_kl_inputs(rng, int(rng.integers(2, 20)), 4)
+    mean_var, log_var_var = tf.Variable(t_mean), tf.Variable(t_log_var)
+    with tf.GradientTape() as tape:
+        values = call_student(kl_divergence, mean_var, log_var_var, what="kl_divergence")
+        # A result without a gradient (a NumPy array) cannot join the tape: treat it as such.
+        total = tf.reduce_sum(values) if tf.is_tensor(values) else None
+    gradients = [None, None] if total is None else tape.gradient(total, [mean_var, log_var_var])
+    if any(g is None for g in gradients):
+        fail(f"kl_divergence: {visible.HINTS['no_gradient']}")
+    expected = [t_mean, 0.5 * (np.exp(t_log_var) - 1.0)]
+    for gradient, want, name in zip(gradients, expected, ("t_mean", "t_log_var")):
+        if not np.allclose(np.asarray(gradient), want, rtol=1e-4, atol=1e-5):
+            fail(f"kl_divergence: its gradient with respect to {name} is wrong.")
+    passed("kl_divergence has the right gradients.")
+
+
+def gaussian_kl_diagonal_random(gaussian_kl, trials=3):
+    """Random diagonal q against N(0, I): the closed form of the first exercise."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        dim = int(rng.integers(2, 12))
+        t_mean, t_log_var = visible.make_kl_inputs(rng, 1, dim)
+        pair = (t_mean[0].astype(np.float64), np.diag(np.exp(t_log_var[0].astype(np.float64))),
+                np.zeros(dim), np.eye(dim))  # fmt: skip
+        value = visible.gaussian_kl_value(gaussian_kl, pair)
+        visible.compare_gaussian_kl(
+            value, float(reference.kl_divergence(t_mean, t_log_var)[0]),
+            gaussian_kl_mistake_values(pair),
+            f"for a random diagonal q and p = N(0, I) in {dim} dimensions",
+            visible.GENERAL_FORMULA,
+        )  # fmt: skip
+    passed("gaussian_kl agrees with the diagonal formula at random sizes.")
+
+
+def gaussian_kl_random(gaussian_kl, trials=4):
+    """Random full covariances in random dimensions, both directions."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        dim = int(rng.integers(1, 11))
+        pair = visible.make_gaussian_pair(rng, dim)
+        for q_then_p in (pair, (pair[2], pair[3], pair[0], pair[1])):
+            value = visible.gaussian_kl_value(gaussian_kl, q_then_p)
+            visible.compare_gaussian_kl(
+                value, reference.gaussian_kl(*q_then_p), gaussian_kl_mistake_values(q_then_p),
+                f"for two random Gaussians in {dim} dimension(s)", visible.GENERAL_FORMULA,
+            )  # fmt: skip
+    passed("gaussian_kl matches the reference on random Gaussians.")
+
+
+def gaussian_kl_hidden_fixture(gaussian_kl):
+    """A fixed pair whose KL is never shown to students."""
+    spec = PRIVATE["gaussian_kl_hidden_fixture"]
+    pair = visible.make_gaussian_pair(np.random.default_rng(spec["seed"]), spec["dim"])
+    value = visible.gaussian_kl_value(gaussian_kl, pair)
+    expected = spec["expected"]
+    if abs(value - expected) > visible.GAUSSIAN_KL_ATOL + visible.GAUSSIAN_KL_RTOL * abs(expected):
+        fail(f"gaussian_kl gave {value:.4f} for a hidden pair of Gaussians, which is wrong.")
+    passed("gaussian_kl matches the reference on a hidden pair of Gaussians.")

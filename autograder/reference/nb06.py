@@ -1,0 +1,75 @@
+"""Reference answers for notebook 06 (score-function and pathwise gradients, `sampling`).
+
+The objective throughout is J(t_mean, t_log_var) = E[t^2] with t ~ N(t_mean, exp(t_log_var)),
+so J = t_mean^2 + exp(t_log_var) and its gradient is known exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.reference.sampling import sampling
+
+__all__ = [
+    "exact_gradient",
+    "pathwise_gradient",
+    "references",
+    "sampling",
+]
+
+
+def exact_gradient(t_mean, t_log_var):
+    """(dJ/dt_mean, dJ/dt_log_var) = (2 t_mean, exp(t_log_var)) for J = E[t^2]."""
+    return 2.0 * float(t_mean), float(np.exp(t_log_var))
+
+
+def pathwise_gradient(t_mean, t_log_var, epsilon):
+    """Pathwise estimates, one per row of `epsilon` (n_repeats, n_samples): two (n_repeats,) arrays.
+
+    With t = t_mean + sigma * epsilon: dt/dt_mean = 1, dt/dt_log_var = sigma * epsilon / 2,
+    and f'(t) = 2 t.
+    """
+    epsilon = np.asarray(epsilon, np.float64)
+    sigma = np.exp(0.5 * t_log_var)
+    t = t_mean + sigma * epsilon
+    return np.mean(2.0 * t, axis=-1), np.mean(2.0 * t * 0.5 * sigma * epsilon, axis=-1)
+
+
+def _rounded(values):
+    return [round(float(v), 9) for v in np.asarray(values).reshape(-1)]
+
+
+def references():
+    """(public, private) reference values for notebook 06 (see autograder.make_references)."""
+    from autograder.mistakes.nb06 import pathwise_mistake_values
+    from course.checks import nb06 as checks
+
+    t_mean, t_log_var, epsilon = checks.pathwise_fixture("values")
+    grad_mean, grad_log_var = pathwise_gradient(t_mean, t_log_var, epsilon)
+    spec = checks.PATHWISE_FIXTURES["unbiased"]
+    public = {
+        "pathwise_values": {
+            "grad_mean": _rounded(grad_mean),
+            "grad_log_var": _rounded(grad_log_var),
+            "mistakes": pathwise_mistake_values(t_mean, t_log_var, epsilon),
+        },
+        "pathwise_unbiased": {"exact": list(exact_gradient(spec["t_mean"], spec["t_log_var"]))},
+    }
+
+    # The hidden fixture's parameters are drawn from its seed, so that no number of it is
+    # one a student could have seen (tests/test_release.py scans for every private float).
+    hidden_seed = 6_2026
+    hidden_rng = np.random.default_rng(hidden_seed)
+    epsilon = hidden_rng.standard_normal((7, 11))  # the hidden check draws it the same way
+    spec = {"seed": hidden_seed, "n_repeats": 7, "n_samples": 11,
+            "t_mean": round(float(hidden_rng.uniform(-1.5, -0.5)), 9),
+            "t_log_var": round(float(hidden_rng.uniform(0.2, 1.0)), 9)}  # fmt: skip
+    grad_mean, grad_log_var = pathwise_gradient(spec["t_mean"], spec["t_log_var"], epsilon)
+    private = {
+        "pathwise_hidden_fixture": {
+            **spec,
+            "grad_mean": _rounded(grad_mean),
+            "grad_log_var": _rounded(grad_log_var),
+        }
+    }
+    return public, private

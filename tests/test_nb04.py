@@ -1,0 +1,128 @@
+"""Notebook 04. Its test cells, run directly: the solution and every acceptable variant pass,
+each known mistake fails exactly the cells of the property it breaks, naming its hint; and the
+hand-graded written answer keeps its rubric out of the student version."""
+
+from __future__ import annotations
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+from keras import ops
+
+from autograder.mistakes.nb04 import ACCEPTABLE, MISTAKES
+from course.checks import CheckFailed
+from course.checks.nb04 import HINTS
+from course.metrics import parse
+from tests.nbgrader_cells import cells_by_role, source_notebook
+
+ASSIGNMENT = "04_elbo_derivation"
+ALL_SOLUTIONS, TESTS, POINTS = cells_by_role(ASSIGNMENT)
+WRITTEN = {
+    cell.metadata["nbgrader"]["grade_id"]: cell
+    for cell in source_notebook(ASSIGNMENT).cells
+    if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")
+}
+SOLUTIONS = {k: v for k, v in ALL_SOLUTIONS.items() if k not in WRITTEN}
+
+
+def namespace_with(replacements: dict[str, str]) -> dict:
+    """A notebook-like namespace holding the solution, with some functions replaced."""
+    namespace = {"keras": keras, "ops": ops, "np": np}
+    for grade_id, code in SOLUTIONS.items():
+        exec(replacements.get(grade_id, code), namespace)
+    return namespace
+
+
+def run_cells(namespace) -> dict[str, str]:
+    """grade_id -> failure message, for each test cell that fails."""
+    failures = {}
+    for grade_id, code in TESTS.items():
+        try:
+            exec(code, dict(namespace))
+        except CheckFailed as error:
+            failures[grade_id] = str(error)
+    return failures
+
+
+def test_every_graded_function_has_test_cells():
+    assert set(SOLUTIONS) == {"elbo_estimate"}
+    assert all(grade_id.startswith("elbo_") for grade_id in TESTS)
+    assert sum(POINTS.values()) == 7
+
+
+def test_the_written_answer_is_graded_by_hand():
+    assert set(WRITTEN) == {"written_gap"}
+    meta = WRITTEN["written_gap"].metadata["nbgrader"]
+    assert meta["grade"] and meta["solution"] and not meta["locked"] and meta["points"] == 3
+    assert "Rubric for the grader" in WRITTEN["written_gap"].source
+
+
+def test_reference_solution_passes_every_cell():
+    assert run_cells(namespace_with({})) == {}
+
+
+@pytest.mark.parametrize("variant", ACCEPTABLE, ids=lambda v: v.name)
+def test_reasonable_numerical_choices_are_accepted(variant):
+    assert run_cells(namespace_with({variant.target: variant.source()})) == {}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
+    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
+    assert set(failures) == set(mistake.loses)
+    assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
+
+
+def test_the_stub_fails_every_cell_with_a_plain_message():
+    stub = "def {}(*args):\n    raise NotImplementedError()\n"
+    failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
+    assert set(failures) == set(TESTS)
+    assert all("not implemented yet" in message for message in failures.values())
+
+
+def test_a_per_sample_result_is_reported_as_such():
+    per_sample = (
+        "def elbo_estimate(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"
+        "    return ops.sum(ops.square(epsilon), axis=1)\n"
+    )
+    failures = run_cells(namespace_with({"elbo_estimate": per_sample}))
+    assert HINTS["per_sample"] in failures["elbo_scalar"]
+
+
+def test_mixing_float32_constants_is_explained():
+    float32_constant = (
+        "def elbo_estimate(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"
+        "    z = q_mean + ops.exp(0.5 * q_log_var) * epsilon\n"
+        "    return ops.mean(ops.sum(ops.square(z), axis=1) - ops.log(noise_std))\n"
+    )
+    failures = run_cells(namespace_with({"elbo_estimate": float32_constant}))
+    assert "np.log(noise_std)" in failures["elbo_scalar"]
+
+
+@pytest.mark.slow
+def test_the_student_version_has_neither_the_model_answer_nor_the_rubric(tmp_path):
+    from autograder import grading
+
+    course = grading.copy_course(tmp_path / "course")
+    grading.nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    released = nbformat.read(grading.notebook_path(course, "release", ASSIGNMENT), as_version=4)
+    cell = next(c for c in released.cells if c.get("id") == "written-gap")
+    assert cell.source.strip() == "YOUR ANSWER HERE"
+    text = "\n".join(c.source for c in released.cells)
+    for secret in ("Rubric", "Model answer", "Cholesky factor $L$) contains"):
+        assert secret not in text
+
+
+@pytest.mark.slow
+def test_notebook_04_reports_its_figures(executed):
+    text = executed.text(ASSIGNMENT)
+    found = parse(text)
+    assert found["naive_mc_error_latent_50"] < -10  # prior sampling fails in 50 dimensions
+    assert found["elbo_plus_kl_max_abs_error"] < 1e-8  # Bayes' rule, sample by sample
+    # MC-vs-exact z-scores of a correct estimator: above 6 about once in 10^8 runs.
+    assert found["elbo_mc_max_abs_z"] < 6
+    assert found["best_diagonal_gap"] > 0.1  # a correlated posterior: no diagonal q is exact
+    assert found["elbo_gap_at_posterior"] < 1e-8  # the bound is tight at the posterior...
+    assert found["elbo_std_at_posterior"] < 1e-8  # ...with zero variance
+    assert "Mode: FAST" in text

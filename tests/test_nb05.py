@@ -1,0 +1,87 @@
+"""Notebook 05. Its test cells, run directly: the solution and every acceptable variant pass,
+each known mistake fails exactly the cells of the property it breaks, naming its hint."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from autograder.mistakes.nb05 import ACCEPTABLE, MISTAKES
+from course.checks import CheckFailed
+from course.checks.nb05 import HINTS
+from course.metrics import parse
+from tests.nbgrader_cells import cells_by_role
+
+SOLUTIONS, TESTS, POINTS = cells_by_role("05_closed_form_kl")
+
+
+def namespace_with(replacements: dict[str, str]) -> dict:
+    """A notebook-like namespace holding the solution, with some functions replaced."""
+    namespace = {"keras": keras, "ops": ops, "np": np}
+    for grade_id, code in SOLUTIONS.items():
+        exec(replacements.get(grade_id, code), namespace)
+    return namespace
+
+
+def run_cells(namespace) -> dict[str, str]:
+    """grade_id -> failure message, for each test cell that fails."""
+    failures = {}
+    for grade_id, code in TESTS.items():
+        try:
+            exec(code, dict(namespace))
+        except CheckFailed as error:
+            failures[grade_id] = str(error)
+    return failures
+
+
+def test_every_graded_function_has_test_cells():
+    assert set(SOLUTIONS) == {"kl_divergence", "gaussian_kl"}
+    assert sum(POINTS.values()) == 10
+    assert all(grade_id.startswith(("kl_", "gaussian_kl_")) for grade_id in TESTS)
+
+
+def test_reference_solution_passes_every_cell():
+    assert run_cells(namespace_with({})) == {}
+
+
+@pytest.mark.parametrize("variant", ACCEPTABLE, ids=lambda v: v.name)
+def test_reasonable_numerical_choices_are_accepted(variant):
+    assert run_cells(namespace_with({variant.target: variant.source()})) == {}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
+    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
+    assert set(failures) == set(mistake.loses)
+    assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
+
+
+def test_the_stub_fails_every_cell_with_a_plain_message():
+    stub = "def {}(*args):\n    raise NotImplementedError()\n"
+    failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
+    assert set(failures) == set(TESTS)
+    assert all("not implemented yet" in message for message in failures.values())
+
+
+def test_known_values_come_from_the_reference():
+    from autograder.reference.nb05 import kl_divergence
+    from course.checks.core import expected_values
+    from course.checks.nb05 import known_values_fixture
+
+    expected = expected_values("nb05")["kl"]["known_values"]["expected"]
+    assert expected == pytest.approx(kl_divergence(*known_values_fixture()), abs=1e-6)
+    assert expected[1:] == pytest.approx([2.0, 0.5 * (np.exp(2.0) - 3.0)], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_notebook_05_reports_its_figures(executed):
+    text = executed.text("05_closed_form_kl")
+    found = parse(text)
+    assert found["kl_quad_max_abs_error"] < 1e-6  # quadrature agrees with the closed form
+    assert found["gaussian_kl_diagonal_max_abs_diff"] < 1e-9  # the two exercises agree
+    # A correct formula gives z-scores like N(0, 1) draws: above 6 once in 10^8 runs.
+    assert found["kl_mc_max_abs_z"] < 6
+    assert found["gaussian_kl_mc_max_abs_z"] < 6
+    assert "Mode: FAST" in text

@@ -1,0 +1,123 @@
+"""Notebook 06. Its test cells, run directly: the solution and every acceptable variant pass,
+each known mistake fails exactly the cells of the property it breaks, naming its hint."""
+
+from __future__ import annotations
+
+import re
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from autograder.mistakes import sampling as sampling_variants
+from autograder.mistakes.nb06 import ACCEPTABLE, MISTAKES, PATHWISE_CELLS
+from course.checks import CheckFailed
+from course.checks.nb06 import HINTS
+from course.metrics import parse
+from tests.nbgrader_cells import cells_by_role
+
+SOLUTIONS, TESTS, POINTS = cells_by_role("06_reparameterization")
+
+
+def namespace_with(replacements: dict[str, str]) -> dict:
+    """A notebook-like namespace holding the solution, with some functions replaced."""
+    namespace = {"keras": keras, "ops": ops, "np": np,
+                 "seed_generator": keras.random.SeedGenerator(1)}  # fmt: skip
+    for grade_id, code in SOLUTIONS.items():
+        exec(replacements.get(grade_id, code), namespace)
+    return namespace
+
+
+def run_cells(namespace) -> dict[str, str]:
+    """grade_id -> failure message, for each test cell that fails."""
+    failures = {}
+    for grade_id, code in TESTS.items():
+        try:
+            exec(code, dict(namespace))
+        except CheckFailed as error:
+            failures[grade_id] = str(error)
+    return failures
+
+
+def test_every_graded_function_has_test_cells():
+    assert set(SOLUTIONS) == {"pathwise_gradient", "sampling"}
+    assert set(TESTS) == set(PATHWISE_CELLS) | set(sampling_variants.CELLS)
+    assert sum(POINTS.values()) == 11
+
+
+def test_sampling_is_graded_exactly_as_in_notebook_08():
+    """Same grade ids, points and checks: the shared variants lose the same cells in both."""
+    _, tests_08, points_08 = cells_by_role("08_conditional_vae")
+    for grade_id in sampling_variants.CELLS:
+        assert TESTS[grade_id].replace("nb06", "nb08") == tests_08[grade_id]
+        assert POINTS[grade_id] == points_08[grade_id]
+
+
+def test_reference_solution_passes_every_cell():
+    assert run_cells(namespace_with({})) == {}
+
+
+@pytest.mark.parametrize("variant", ACCEPTABLE, ids=lambda v: v.name)
+def test_reasonable_numerical_choices_are_accepted(variant):
+    assert run_cells(namespace_with({variant.target: variant.source()})) == {}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
+    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
+    assert set(failures) == set(mistake.loses)
+    assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
+
+
+def test_the_stub_fails_every_cell_with_a_plain_message():
+    stub = "def {}(*args):\n    raise NotImplementedError()\n"
+    failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
+    assert set(failures) == set(TESTS)
+    assert all("not implemented yet" in message for message in failures.values())
+
+
+def test_returning_one_array_instead_of_a_pair_is_explained():
+    one_array = (
+        "def pathwise_gradient(t_mean, t_log_var, epsilon):\n"
+        "    return np.mean(2 * (t_mean + np.exp(0.5 * t_log_var) * epsilon))\n"
+    )
+    failures = run_cells(namespace_with({"pathwise_gradient": one_array}))
+    assert set(failures) == set(PATHWISE_CELLS)
+    assert "return grad_mean, grad_log_var" in failures["pathwise_shape"]
+
+
+def test_the_exact_gradient_is_unbiased_but_not_the_pathwise_estimate():
+    """An answer that ignores the noise passes the bias check and fails the value checks."""
+    exact = (
+        "def pathwise_gradient(t_mean, t_log_var, epsilon):\n"
+        "    ones = np.ones(len(epsilon))\n"
+        "    return 2 * t_mean * ones, np.exp(t_log_var) * ones\n"
+    )
+    failures = run_cells(namespace_with({"pathwise_gradient": exact}))
+    assert set(failures) == {"pathwise_mean", "pathwise_log_var"}
+
+
+@pytest.mark.slow
+def test_notebook_06_reports_its_figures(executed):
+    text = executed.text("06_reparameterization")
+    found = parse(text)
+    names = {"variance_ratio_k1", "variance_ratio_k1000", "variance_ratio_best_offset",
+             "kl_closed_form", "kl_estimate_a_mean", "kl_estimate_a_std"}  # fmt: skip
+    assert names <= set(found)
+    # Theory at t_mean = 2, sigma = 1: 87 / 4 for d/dmu at every K, and 36 / 4 at best.
+    assert 10 < found["variance_ratio_k1"] < 40
+    assert 10 < found["variance_ratio_k1000"] < 40
+    assert 3 < found["variance_ratio_best_offset"] < 20
+    # Estimator A is unbiased: 300 single-sample estimates with a spread of about 0.9 nats.
+    assert abs(found["kl_estimate_a_mean"] - found["kl_closed_form"]) < 0.3
+    assert 0.5 < found["kl_estimate_a_std"] < 1.5
+    assert "Mode: FAST" in text
+
+
+@pytest.mark.slow
+def test_backpropagating_through_sampling_gives_the_pathwise_estimate(executed):
+    text = executed.text("06_reparameterization")
+    pairs = re.findall(r"(?:through sampling|on the same noise): +\(([-\d.]+), ([-\d.]+)\)", text)
+    assert len(pairs) == 2
+    assert np.allclose(np.array(pairs[0], float), np.array(pairs[1], float), atol=2e-5)
