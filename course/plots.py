@@ -1,4 +1,8 @@
-"""Plots the notebooks share: image grids, latent scatter plots, the 2-D manifold, curves."""
+"""Plots the notebooks share: image grids, latent scatter plots, the 2-D manifold, curves.
+
+Each function draws and shows its figure and returns nothing, so a cell that ends with one
+shows the figure once (a returned Figure would be shown a second time by Jupyter).
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,6 @@ def image_grid(images, n_cols=10, titles=None, row_labels=None, suptitle=None, s
         fig.suptitle(suptitle)
     fig.tight_layout()
     plt.show()
-    return fig
 
 
 def latent_scatter(
@@ -56,6 +59,8 @@ def latent_scatter(
     """Scatter 2-D codes, one colour per class, with a legend of class names.
 
     codes: (n, 2) array of latent codes; labels: (n,) integer classes.
+    ax: a Matplotlib Axes to draw on (then showing the figure is up to you), or None for a
+        figure of its own, shown at once.
     symbol: the letter the notebook uses for the code, for the axis labels.
     """
     codes = np.asarray(codes)
@@ -80,29 +85,42 @@ def latent_scatter(
     if own_figure:
         plt.tight_layout()
         plt.show()
-    return ax
 
 
-def manifold_grid(decode, image_shape, n=15, title="The learned 2-D manifold", symbol="z"):
-    """Decode an n x n grid of 2-D codes and tile the images.
+def manifold_codes(n=15):
+    """An n x n grid of 2-D codes, even in probability under N(0, I), and its axis values.
 
-    The grid is even in probability, not in z: each coordinate runs over Phi^{-1}(p_k)
-    with p_k = (k - 1/2) / n for k = 1..n, where Phi is the standard normal CDF, so each
-    tile stands for an equal share (1 / n^2) of the prior's mass. Tick labels give the
-    codes at the tiles' centres.
-
-    decode: function from codes of shape (m, 2) to images of shape (m, *image_shape)
-        or (m, prod(image_shape)).
-    symbol: the letter the notebook uses for the code, for the axis labels.
-    Returns the tiled image of shape (n * height, n * width).
+    Each coordinate runs over Phi^{-1}(p_k) with p_k = (k - 1/2) / n for k = 1..n, where Phi
+    is the standard normal CDF, so each grid point stands for an equal share (1 / n^2) of the
+    prior's mass. Returns (codes of shape (n * n, 2), row by row from the top, with z2
+    growing upwards; the n values of each coordinate, increasing).
     """
     probabilities = (np.arange(1, n + 1) - 0.5) / n
     z_values = norm.ppf(probabilities)
     z1, z2 = np.meshgrid(z_values, z_values[::-1])  # z2 grows upwards, as on a plot
-    codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype("float32")
+    return np.stack([z1.ravel(), z2.ravel()], axis=1).astype("float32"), z_values
+
+
+def manifold_canvas(decode, image_shape, n=15):
+    """Decode the grid of `manifold_codes(n)` and tile the images: (n * height, n * width).
+
+    decode: function from codes of shape (m, 2) to images of shape (m, *image_shape)
+        or (m, prod(image_shape)).
+    """
+    codes, _ = manifold_codes(n)
     images = np.asarray(decode(codes)).reshape(n, n, *image_shape)
     height, width = image_shape
-    canvas = images.transpose(0, 2, 1, 3).reshape(n * height, n * width)
+    return images.transpose(0, 2, 1, 3).reshape(n * height, n * width)
+
+
+def manifold_grid(decode, image_shape, n=15, title="The learned 2-D manifold", symbol="z"):
+    """Show the decoded n x n grid of `manifold_canvas`, with the codes at the tiles' centres.
+
+    symbol: the letter the notebook uses for the code, for the axis labels.
+    """
+    canvas = manifold_canvas(decode, image_shape, n)
+    _, z_values = manifold_codes(n)
+    height, width = image_shape
     fig, ax = plt.subplots(figsize=(7, 7 * height / width))
     ax.imshow(canvas, cmap="gray")
     ticks = np.arange(0, n, max(1, n // 5))
@@ -112,7 +130,6 @@ def manifold_grid(decode, image_shape, n=15, title="The learned 2-D manifold", s
     ax.set_ylabel(f"${symbol}_2$")
     ax.set_title(title)
     plt.show()
-    return canvas
 
 
 def learning_curves(history, keys=("loss",), title="Learning curves", ylabel="loss"):
@@ -136,4 +153,3 @@ def learning_curves(history, keys=("loss",), title="Learning curves", ylabel="lo
     fig.suptitle(title)
     fig.tight_layout()
     plt.show()
-    return fig

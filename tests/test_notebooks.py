@@ -59,6 +59,25 @@ def test_no_cell_writes_to_stderr(executed, path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_no_figure_is_shown_twice_or_printed_as_an_object(executed, path):
+    """A cell ending in a call that returns a Figure or Axes shows it twice, or prints
+    `<Figure size ...>`: students should see each plot once and no object reprs."""
+    _, nb = executed[path.stem]
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        results = [o for o in cell.outputs if o.output_type == "execute_result"]
+        for result in results:
+            data = result.get("data", {})
+            assert "image/png" not in data, f"cell {cell.get('id')} shows a returned figure"
+            text = data.get("text/plain", "")
+            assert not text.startswith(("<Figure", "<Axes", "<matplotlib", "[<matplotlib")), (
+                f"cell {cell.get('id')} prints {text[:60]!r}: end the line with `;` or `plt.show()`"
+            )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
 def test_plots_are_drawn_inline(executed, path):
     _, nb = executed[path.stem]
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from scipy.stats import norm  # noqa: E402
 
 from course import metrics, plots  # noqa: E402
 
@@ -19,8 +20,8 @@ def no_windows(monkeypatch):
 
 
 def test_image_grid_takes_flat_square_images_and_labels():
-    fig = plots.image_grid(np.random.rand(12, 784), n_cols=6, row_labels=["a", "b"])
-    assert len(fig.axes) == 12
+    assert plots.image_grid(np.random.rand(12, 784), n_cols=6, row_labels=["a", "b"]) is None
+    assert len(plt.gcf().axes) == 12
 
 
 def test_image_grid_refuses_flat_images_that_are_not_square():
@@ -29,8 +30,9 @@ def test_image_grid_refuses_flat_images_that_are_not_square():
 
 
 def test_latent_scatter_needs_two_dimensional_codes():
-    ax = plots.latent_scatter(
-        np.random.randn(50, 2), np.arange(50) % 10, class_names=list("abcdefghij")
+    _, ax = plt.subplots()
+    plots.latent_scatter(
+        np.random.randn(50, 2), np.arange(50) % 10, class_names=list("abcdefghij"), ax=ax
     )
     assert len(ax.get_legend().get_texts()) == 10
     with pytest.raises(ValueError, match="2-D codes"):
@@ -44,12 +46,16 @@ def test_manifold_grid_decodes_an_even_grid_in_probability():
         seen.append(codes)
         return np.tile(codes[:, :1], (1, 28 * 20))
 
-    canvas = plots.manifold_grid(decode, image_shape=(28, 20), n=5)
+    canvas = plots.manifold_canvas(decode, image_shape=(28, 20), n=5)
     assert canvas.shape == (5 * 28, 5 * 20)
     codes = seen[0]
     assert codes.shape == (25, 2)
     np.testing.assert_allclose(codes[:5, 0], -codes[:5, 0][::-1], atol=1e-6)  # symmetric
     assert codes[0, 1] > codes[-1, 1]  # z2 grows upwards
+    # Each grid value leaves an equal share of probability on either side of its tile.
+    _, z_values = plots.manifold_codes(5)
+    np.testing.assert_allclose(norm.cdf(z_values), [0.1, 0.3, 0.5, 0.7, 0.9], atol=1e-6)
+    assert plots.manifold_grid(decode, image_shape=(28, 20), n=5) is None
 
 
 def test_learning_curves_name_missing_keys():

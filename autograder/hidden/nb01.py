@@ -1,0 +1,175 @@
+"""Hidden checks for notebook 01: fresh random sizes and data, against the reference.
+
+Every check that draws anything prints its seed, so a disputed grade can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from autograder.mistakes.nb01 import parameter_mistake_values, pca_mistake_values
+from autograder.reference import nb01 as reference
+from course.checks import nb01 as visible
+from course.checks.core import call_student, fail, passed
+
+PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb01.json").read_text())
+
+
+def _fresh_rng():
+    seed = secrets.randbits(32)
+    print(f"(hidden check seed: {seed})")
+    return np.random.default_rng(seed)
+
+
+def random_sizes(rng):
+    """(input_dim, hidden_dims, code_dim) never used in the notebook: input_dim is not 784.
+
+    The hidden widths are distinct, so a decoder that does not mirror the encoder shows.
+    """
+    input_dim = int(rng.integers(5, 400))
+    n_hidden = int(rng.integers(1, 4))
+    hidden_dims = tuple(int(w) for w in rng.choice(np.arange(3, 300), n_hidden, replace=False))
+    code_dim = int(rng.integers(1, 20))
+    return input_dim, hidden_dims, code_dim
+
+
+def ae_shapes(build_autoencoder, trials=3):
+    """Shapes at random sizes, with a random batch size."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        visible.check_ae_shapes_at(build_autoencoder, *random_sizes(rng),
+                                   batch_size=int(rng.integers(1, 40)))  # fmt: skip
+    passed("the shapes are right at random sizes.")
+
+
+def ae_mirror(build_autoencoder, trials=3):
+    """Layer widths at random sizes."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        visible.check_ae_mirror_at(build_autoencoder, *random_sizes(rng))
+    passed("the decoder mirrors the encoder at random sizes.")
+
+
+def ae_activations(build_autoencoder):
+    """Activations at a random size."""
+    visible.check_ae_activations_at(build_autoencoder, *random_sizes(_fresh_rng()))
+    passed("the activations are right at a random size.")
+
+
+def ae_gradients(build_autoencoder):
+    """Training the autoencoder trains the encoder and the decoder: gradients reach both."""
+    import tensorflow as tf
+
+    rng = _fresh_rng()
+    sizes = random_sizes(rng)
+    what = visible.describe_call(*sizes)
+    visible.check_ae_composition_at(build_autoencoder, *sizes)
+    encoder, decoder, autoencoder = visible.build(build_autoencoder, *sizes)
+    x = tf.constant(rng.random((16, sizes[0])).astype(np.float32))
+    parts = (("encoder", encoder.trainable_weights), ("decoder", decoder.trainable_weights))
+    with tf.GradientTape() as tape:
+        x_decoded = call_student(autoencoder, x, what=f"{what}: the autoencoder")
+        # Any loss of the output will do, and this one needs no particular output shape.
+        loss = tf.reduce_mean(tf.square(tf.cast(x_decoded, tf.float32) - 0.5))
+    gradients = tape.gradient(loss, [w for _, weights in parts for w in weights])
+    start = 0
+    for name, weights in parts:
+        mine = gradients[start : start + len(weights)]
+        start += len(weights)
+        if not mine or any(g is None for g in mine):
+            fail(
+                f"{what}: training the autoencoder would not train the {name}: no gradient "
+                f"reaches some of its weights. {visible.HINTS['not_composed']}"
+            )
+        if not any(np.any(np.asarray(g)) for g in mine):
+            fail(f"{what}: every gradient reaching the {name}'s weights is zero.")
+    passed("gradients of the reconstruction loss reach every weight of the encoder and decoder.")
+
+
+def ae_parameters(build_autoencoder, trials=2):
+    """Parameter counts at random sizes and at a hidden size, against the reference."""
+    rng = _fresh_rng()
+    spec = PRIVATE["ae_hidden_fixture"]
+    hidden = (spec["sizes"][0], tuple(spec["sizes"][1]), spec["sizes"][2])
+    for sizes in [*(random_sizes(rng) for _ in range(trials)), hidden]:
+        counts = visible.parameter_counts(build_autoencoder, *sizes)
+        expected = spec if sizes == hidden else reference.parameter_counts(*sizes)
+        visible.compare_parameters(counts, expected, parameter_mistake_values(*sizes),
+                                   visible.describe_call(*sizes))  # fmt: skip
+    passed("the parameter counts are right at random and hidden sizes.")
+
+
+# ----------------------------------------------------------------------------- pca_fit
+
+
+def random_pca_sizes(rng):
+    """(n_samples, n_features, n_components) with more samples than features.
+
+    At most 25 features: the smallest singular value, 10 * 0.75**24, stays far above float32
+    rounding, so every direction is well defined for a student computing in float32.
+    """
+    n_features = int(rng.integers(3, 26))
+    n_samples = int(rng.integers(n_features + 5, 300))
+    n_components = int(rng.integers(1, n_features + 1))
+    return n_samples, n_features, n_components
+
+
+def pca_shapes(pca_fit, trials=3):
+    """Shapes at random sizes."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        n_samples, n_features, n_components = random_pca_sizes(rng)
+        x = visible.make_pca_inputs(rng, n_samples, n_features)
+        mean, components = visible.fit(pca_fit, x, n_components)
+        problem = visible.shape_problem(mean, components, x, n_components)
+        if problem:
+            fail(f"pca_fit(x, {n_components}) with x of shape {x.shape}: {problem}")
+    passed("the shapes are right at random sizes.")
+
+
+def pca_orthonormal(pca_fit):
+    """Orthonormal rows on random data."""
+    rng = _fresh_rng()
+    n_samples, n_features, n_components = random_pca_sizes(rng)
+    x = visible.make_pca_inputs(rng, n_samples, n_features)
+    _, components = visible.fit(pca_fit, x, n_components)
+    problem = visible.orthonormality_problem(components)
+    if problem:
+        fail(f"pca_fit on x of shape {x.shape}: {problem}")
+    passed("the components are orthonormal on random data.")
+
+
+def _random_reference(rng):
+    n_samples, n_features, n_components = random_pca_sizes(rng)
+    # Fewer components than features: with all of them every subspace is the whole space.
+    n_components = min(n_components, n_features - 1)
+    x = visible.make_pca_inputs(rng, n_samples, n_features)
+    return x, reference.pca_summary(x, n_components)
+
+
+def pca_subspace(pca_fit):
+    """The subspace on random data and on a hidden dataset, against the reference."""
+    x, summary = _random_reference(_fresh_rng())
+    n_components = summary["n_components"]
+    mean, components = visible.fit(pca_fit, x, n_components)
+    visible.compare_subspace(x, mean, components, summary, pca_mistake_values(x, n_components),
+                             f"on random data of shape {x.shape}")  # fmt: skip
+    spec = PRIVATE["pca_hidden_fixture"]
+    x = visible.make_pca_inputs(np.random.default_rng(spec["seed"]), spec["n_samples"],
+                                spec["n_features"])  # fmt: skip
+    mean, components = visible.fit(pca_fit, x, spec["n_components"])
+    mistakes = pca_mistake_values(x, spec["n_components"])
+    visible.compare_subspace(x, mean, components, spec, mistakes, "on a hidden dataset")
+    passed("the components span the top principal subspace on random and hidden data.")
+
+
+def pca_order(pca_fit):
+    """The order of the components on random data."""
+    x, summary = _random_reference(_fresh_rng())
+    _, components = visible.fit(pca_fit, x, summary["n_components"])
+    visible.compare_order(x, components, summary, f"on random data of shape {x.shape}")
+    passed("the components come in decreasing order of variance on random data.")

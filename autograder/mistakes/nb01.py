@@ -1,0 +1,358 @@
+"""Notebook 01: known mistakes in `build_autoencoder` and `pca_fit`, and acceptable variants.
+
+The functions use the names a student's notebook has: `keras`, `layers` and `np`; one that
+needs TensorFlow imports it, as a student would.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+from keras import layers
+
+from autograder.mistakes import Variant
+
+AE_CELLS = ("ae_shapes", "ae_mirror", "ae_activations", "ae_composition", "ae_parameters")
+PCA_CELLS = ("pca_shapes", "pca_orthonormal", "pca_subspace", "pca_order")
+
+
+# ------------------------------------------------------------------ build_autoencoder mistakes
+
+
+def build_decoder_not_mirrored(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    encoder = keras.Model(x, layers.Dense(code_dim)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    decoder = keras.Model(z, layers.Dense(input_dim, activation="sigmoid")(h))
+    inputs = keras.Input(shape=(input_dim,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def build_hard_coded_784(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(784,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    encoder = keras.Model(x, layers.Dense(code_dim)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Dense(units, activation="relu")(h)
+    decoder = keras.Model(z, layers.Dense(784, activation="sigmoid")(h))
+    inputs = keras.Input(shape=(784,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def build_linear_output(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    encoder = keras.Model(x, layers.Dense(code_dim)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Dense(units, activation="relu")(h)
+    decoder = keras.Model(z, layers.Dense(input_dim)(h))
+    inputs = keras.Input(shape=(input_dim,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def build_relu_code(input_dim, hidden_dims, code_dim):
+    encoder = keras.Sequential(
+        [keras.Input(shape=(input_dim,))]
+        + [layers.Dense(units, activation="relu") for units in hidden_dims]
+        + [layers.Dense(code_dim, activation="relu")]
+    )
+    decoder = keras.Sequential(
+        [keras.Input(shape=(code_dim,))]
+        + [layers.Dense(units, activation="relu") for units in reversed(hidden_dims)]
+        + [layers.Dense(input_dim, activation="sigmoid")]
+    )
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def build_sigmoid_hidden(input_dim, hidden_dims, code_dim):
+    encoder = keras.Sequential(
+        [keras.Input(shape=(input_dim,))]
+        + [layers.Dense(units, activation="sigmoid") for units in hidden_dims]
+        + [layers.Dense(code_dim)]
+    )
+    decoder = keras.Sequential(
+        [keras.Input(shape=(code_dim,))]
+        + [layers.Dense(units, activation="sigmoid") for units in reversed(hidden_dims)]
+        + [layers.Dense(input_dim, activation="sigmoid")]
+    )
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def build_separate_autoencoder(input_dim, hidden_dims, code_dim):
+    def encoder_layers():
+        return [layers.Dense(units, activation="relu") for units in hidden_dims] + [
+            layers.Dense(code_dim)
+        ]
+
+    def decoder_layers():
+        return [layers.Dense(units, activation="relu") for units in reversed(hidden_dims)] + [
+            layers.Dense(input_dim, activation="sigmoid")
+        ]
+
+    encoder = keras.Sequential([keras.Input(shape=(input_dim,)), *encoder_layers()])
+    decoder = keras.Sequential([keras.Input(shape=(code_dim,)), *decoder_layers()])
+    autoencoder = keras.Sequential(
+        [keras.Input(shape=(input_dim,)), *encoder_layers(), *decoder_layers()]
+    )
+    return encoder, decoder, autoencoder
+
+
+def build_without_biases(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu", use_bias=False)(h)
+    encoder = keras.Model(x, layers.Dense(code_dim, use_bias=False)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Dense(units, activation="relu", use_bias=False)(h)
+    decoder = keras.Model(z, layers.Dense(input_dim, activation="sigmoid", use_bias=False)(h))
+    inputs = keras.Input(shape=(input_dim,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def build_forgets_output_layer(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    encoder = keras.Model(x, layers.Dense(code_dim)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Dense(units, activation="relu")(h)
+    decoder = keras.Model(z, h)
+    inputs = keras.Input(shape=(input_dim,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+# ----------------------------------------------------------------------------- pca_fit mistakes
+
+
+def pca_not_centred(x, n_components):
+    mean = np.mean(x, axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return mean, vt[:n_components]
+
+
+def pca_columns_of_u(x, n_components):
+    mean = np.mean(x, axis=0)
+    u, _, _ = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, u[:, :n_components].T
+
+
+def pca_smallest_components(x, n_components):
+    mean = np.mean(x, axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, vt[-n_components:]
+
+
+def pca_columns_of_vt(x, n_components):
+    mean = np.mean(x, axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, vt[:, :n_components].T
+
+
+def pca_eigh_ascending(x, n_components):
+    mean = np.mean(x, axis=0)
+    covariance = np.cov(x, rowvar=False)
+    _, eigenvectors = np.linalg.eigh(covariance)
+    return mean, eigenvectors[:, -n_components:].T
+
+
+def pca_scaled_by_singular_values(x, n_components):
+    mean = np.mean(x, axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, s[:n_components, None] * vt[:n_components]
+
+
+# ----------------------------------------------------------------------- acceptable variants
+
+
+def build_sequential(input_dim, hidden_dims, code_dim):
+    encoder = keras.Sequential(name="encoder")
+    encoder.add(keras.Input(shape=(input_dim,)))
+    for units in hidden_dims:
+        encoder.add(layers.Dense(units, activation="relu"))
+    encoder.add(layers.Dense(code_dim))
+    decoder = keras.Sequential(name="decoder")
+    decoder.add(keras.Input(shape=(code_dim,)))
+    for units in hidden_dims[::-1]:
+        decoder.add(layers.Dense(units, activation="relu"))
+    decoder.add(layers.Dense(input_dim, activation="sigmoid"))
+    autoencoder = keras.Sequential([encoder, decoder], name="autoencoder")
+    return encoder, decoder, autoencoder
+
+
+def build_separate_activation_layers(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.ReLU()(layers.Dense(units)(h))
+    encoder = keras.Model(x, layers.Dense(code_dim, activation=None)(h))
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Activation("relu")(layers.Dense(units)(h))
+    x_decoded = layers.Activation("sigmoid")(layers.Dense(input_dim)(h))
+    decoder = keras.Model(z, x_decoded)
+    return encoder, decoder, keras.Model(encoder.input, decoder(encoder.output))
+
+
+def build_tf_activation_functions(input_dim, hidden_dims, code_dim):
+    import tensorflow as tf
+
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation=tf.nn.relu)(h)
+    code = layers.Dense(code_dim, activation="linear")(h)
+    encoder = keras.Model(x, code)
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in list(hidden_dims)[::-1]:
+        h = layers.Dense(units, activation=keras.activations.relu)(h)
+    decoder = keras.Model(z, layers.Dense(input_dim, activation=tf.nn.sigmoid)(h))
+    inputs = keras.Input(shape=(input_dim,))
+    autoencoder = keras.Model(inputs, decoder(encoder(inputs)))
+    return encoder, decoder, autoencoder
+
+
+def pca_eigh_descending(x, n_components):
+    mean = x.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(x, rowvar=False))
+    order = np.argsort(eigenvalues)[::-1]
+    return mean, eigenvectors[:, order[:n_components]].T
+
+
+def pca_tf_svd(x, n_components):
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    mean = tf.reduce_mean(x, axis=0)
+    _, _, v = tf.linalg.svd(x - mean)
+    return mean, tf.transpose(v[:, :n_components])
+
+
+def pca_sign_convention(x, n_components):
+    mean = np.mean(x, axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    components = vt[:n_components]
+    signs = np.sign(components[np.arange(n_components), np.abs(components).argmax(axis=1)])
+    return mean, components * signs[:, None]
+
+
+def pca_float64_keepdims(x, n_components):
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=0, keepdims=True)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return mean, vt[:n_components, :]
+
+
+def pca_svd_of_transpose(x, n_components):
+    mean = np.mean(x, axis=0)
+    u, _, _ = np.linalg.svd((x - mean).T, full_matrices=False)
+    return mean, u[:, :n_components].T
+
+
+MISTAKES = (
+    Variant(build_decoder_not_mirrored, "build_autoencoder",
+            ("ae_mirror", "ae_parameters"), "not_mirrored"),
+    Variant(build_hard_coded_784, "build_autoencoder",
+            ("ae_shapes", "ae_mirror", "ae_composition", "ae_parameters"), "hard_coded"),
+    Variant(build_linear_output, "build_autoencoder", ("ae_activations",), "output_activation"),
+    Variant(build_relu_code, "build_autoencoder", ("ae_activations",), "code_activation"),
+    Variant(build_sigmoid_hidden, "build_autoencoder", ("ae_activations",), "hidden_activation"),
+    Variant(build_separate_autoencoder, "build_autoencoder", ("ae_composition",), "not_composed"),
+    Variant(build_without_biases, "build_autoencoder", ("ae_parameters",), "no_bias"),
+    Variant(build_forgets_output_layer, "build_autoencoder",
+            ("ae_shapes", "ae_mirror", "ae_activations", "ae_parameters"),
+            "missing_output_layer"),
+    Variant(pca_not_centred, "pca_fit", ("pca_subspace", "pca_order"), "not_centred"),
+    Variant(pca_columns_of_u, "pca_fit",
+            ("pca_shapes", "pca_subspace", "pca_order"), "columns_of_u"),
+    Variant(pca_smallest_components, "pca_fit", ("pca_subspace", "pca_order"), "smallest"),
+    Variant(pca_columns_of_vt, "pca_fit", ("pca_subspace", "pca_order"), "columns_of_vt"),
+    Variant(pca_eigh_ascending, "pca_fit", ("pca_order",), "ascending"),
+    Variant(pca_scaled_by_singular_values, "pca_fit",
+            ("pca_orthonormal", "pca_subspace", "pca_order"), "scaled"),
+)  # fmt: skip
+
+ACCEPTABLE = (
+    Variant(build_sequential, "build_autoencoder"),
+    Variant(build_separate_activation_layers, "build_autoencoder"),
+    Variant(build_tf_activation_functions, "build_autoencoder"),
+    Variant(pca_eigh_descending, "pca_fit"),
+    Variant(pca_tf_svd, "pca_fit"),
+    Variant(pca_sign_convention, "pca_fit"),
+    Variant(pca_float64_keepdims, "pca_fit"),
+    Variant(pca_svd_of_transpose, "pca_fit"),
+)
+
+
+def _quietly(function, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args)
+
+
+def parameter_mistake_values(input_dim, hidden_dims, code_dim) -> dict[str, dict | None]:
+    """The (encoder, decoder) parameter counts each `build_autoencoder` mistake gives, by hint.
+
+    None where a mistake cannot be built or counted at these sizes.
+    """
+    values = {}
+    for mistake in MISTAKES:
+        if mistake.target != "build_autoencoder":
+            continue
+        try:
+            encoder, decoder, _ = _quietly(mistake.function, input_dim, list(hidden_dims),
+                                           code_dim)  # fmt: skip
+            values[mistake.hint] = {"encoder": int(encoder.count_params()),
+                                    "decoder": int(decoder.count_params())}  # fmt: skip
+        except Exception:  # a mistake may well fail to build at these sizes
+            values[mistake.hint] = None
+    return values
+
+
+def pca_mistake_values(x, n_components) -> dict[str, float | None]:
+    """The reconstruction error each `pca_fit` mistake leaves on x, keyed by its hint.
+
+    The error is measured through the true mean, as the visible check measures it. None where
+    a mistake crashes or returns components of the wrong shape: such a value names no mistake.
+    """
+    from course.checks.nb01 import reconstruction_mse
+
+    mean = np.mean(np.asarray(x, np.float64), axis=0)
+    values = {}
+    for mistake in MISTAKES:
+        if mistake.target != "pca_fit":
+            continue
+        try:
+            _, components = _quietly(mistake.function, x, n_components)
+            components = np.asarray(keras.ops.convert_to_numpy(components), np.float64)
+        except Exception:  # a mistake may well crash on these inputs
+            values[mistake.hint] = None
+            continue
+        if components.shape != (n_components, x.shape[1]):
+            values[mistake.hint] = None
+            continue
+        values[mistake.hint] = reconstruction_mse(x, mean, components)
+    return values

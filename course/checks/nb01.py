@@ -1,0 +1,560 @@
+"""Visible checks for notebook 01: `build_autoencoder` and `pca_fit`.
+
+Each `check_*` function is one graded property; the notebook calls it from its own test
+cell, so a mistake costs the points of the property it breaks and no more.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from course.checks.core import (
+    call_student,
+    diagnose,
+    expected_values,
+    fail,
+    passed,
+    to_numpy,
+)
+
+MNIST_PIXELS = 784
+
+# Sizes the visible checks build autoencoders at: (input_dim, hidden_dims, code_dim). Hidden
+# widths differ from each other so that a decoder that does not mirror the encoder shows.
+AE_FIXTURES = {
+    "mnist": (784, (256, 64), 16),
+    "small": (30, (24, 12), 4),
+    "one_hidden": (12, (8,), 2),
+    "three_hidden": (50, (40, 20, 10), 5),
+}
+
+# The decoder's output must equal the autoencoder's in float32 arithmetic: the same layers run
+# on the same numbers, so only the order of operations can differ.
+COMPOSITION_ATOL = 1e-5
+
+# PCA fixtures: (n_samples, n_features, n_components). The data have exactly known singular
+# values (see `make_pca_inputs`), so every correct answer agrees on the components up to sign.
+PCA_FIXTURES = {
+    "main": (150, 12, 4),
+}
+PCA_SHAPE_SIZES = ((150, 12, 4), (60, 25, 1), (40, 8, 8))
+
+# A float32 SVD of these small, well-conditioned fixtures is exact to about 1e-6 relative; the
+# mean of float32 data to about 1e-6 absolute. These tolerances leave a wide margin, while every
+# known mistake moves a value by more than 10 percent.
+PCA_RTOL = 1e-3
+PCA_ATOL = 1e-6
+MEAN_ATOL = 1e-4
+ORTHONORMAL_ATOL = 1e-4
+
+HINTS = {
+    "not_three_models": (
+        "build_autoencoder must return three keras Models: `return encoder, decoder, autoencoder`."
+    ),
+    "hard_coded": (
+        "It looks as if 784 (or another fixed size) is written into the function. Use the "
+        "arguments input_dim, hidden_dims and code_dim everywhere, so that it builds any size."
+    ),
+    "not_mirrored": (
+        "The decoder should mirror the encoder: its hidden layers are hidden_dims in reverse "
+        "order (e.g. [256, 64] in the encoder gives 64 then 256 in the decoder)."
+    ),
+    "missing_output_layer": (
+        "The decoder must end with a layer of input_dim units, so that it gives back an "
+        "image of the input's size: Dense(input_dim, activation='sigmoid')."
+    ),
+    "code_activation": (
+        "The code layer should be linear (no activation): a ReLU there makes every negative "
+        "code coordinate 0 and throws away half of the code space."
+    ),
+    "output_activation": (
+        "The decoder's last layer should use a sigmoid, so that every output pixel lies in "
+        "(0, 1) like the input pixels: Dense(input_dim, activation='sigmoid')."
+    ),
+    "hidden_activation": "Every hidden layer, in the encoder and in the decoder, uses ReLU.",
+    "not_composed": (
+        "The autoencoder must be the decoder applied to the encoder's output, reusing their "
+        "layers, e.g. `x = keras.Input(shape=(input_dim,))` and "
+        "`keras.Model(x, decoder(encoder(x)))`. New layers would train weights that the "
+        "encoder and decoder never see."
+    ),
+    "no_bias": (
+        "Some parameters are missing: did you switch off the biases (use_bias=False)? "
+        "A Dense layer from a inputs to b units has a * b weights and b biases."
+    ),
+    "not_two_arrays": "pca_fit must return two arrays: `return mean, components`.",
+    "columns_of_u": (
+        "components has one column per example: those are columns of U. The principal "
+        "directions live in feature space: they are the first rows of V^T."
+    ),
+    "transposed": (
+        "components has shape (n_features, n_components); return one direction per row, "
+        "shape (n_components, n_features)."
+    ),
+    "all_components": (
+        "components has more rows than n_components: keep only the first n_components rows."
+    ),
+    "not_centred": (
+        "The components look as if the SVD was taken of x itself. Subtract the mean first: "
+        "the principal directions are those of x - mean."
+    ),
+    "smallest": (
+        "These are the directions of *least* variance. np.linalg.svd sorts the singular values "
+        "in decreasing order, so the first rows of V^T are the ones to keep."
+    ),
+    "columns_of_vt": (
+        "The components look like columns of V^T. np.linalg.svd returns V^T, whose *rows* are "
+        "the principal directions: take vt[:n_components]."
+    ),
+    "scaled": (
+        "The rows do not have length 1: return the directions themselves (rows of V^T), not "
+        "scaled by the singular values."
+    ),
+    "ascending": (
+        "The components span the right subspace but come in increasing order of variance. "
+        "Sort them so that the first component has the largest variance (np.linalg.eigh, for "
+        "example, returns eigenvalues in increasing order)."
+    ),
+}
+
+
+def _rng(name: str, seed: int | None = None) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)
+
+
+# ----------------------------------------------------------------------- build_autoencoder
+
+
+def describe_call(input_dim, hidden_dims, code_dim) -> str:
+    return f"build_autoencoder({input_dim}, {list(hidden_dims)}, {code_dim})"
+
+
+def build(build_autoencoder, input_dim, hidden_dims, code_dim):
+    """Call the student's `build_autoencoder`; return its three models, each built."""
+    import keras
+
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    result = call_student(build_autoencoder, input_dim, list(hidden_dims), code_dim, what=what)
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        fail(f"{what} returned {type(result).__name__}. {HINTS['not_three_models']}")
+    for name, model in zip(("encoder", "decoder", "autoencoder"), result):
+        if not isinstance(model, keras.Model):
+            fail(
+                f"{what}: the {name} is a {type(model).__name__}, not a keras Model. "
+                f"{HINTS['not_three_models']}"
+            )
+    for model, width in zip(result, (input_dim, code_dim, input_dim)):
+        if not model.built:
+            # A Sequential model without keras.Input is built by its first call; the shape
+            # check reports it if that call fails.
+            try:
+                call_student(model, np.zeros((1, width), np.float32), what=what)
+            except AssertionError:
+                pass
+    return tuple(result)
+
+
+def output_of(model, x, name, what):
+    """The model's output on `x` as a float64 array."""
+    return to_numpy(call_student(model, x, what=f"{what}: the {name}"), f"{what}: the {name}")
+
+
+def _input_width(model):
+    """The input width a model declares (its keras.Input), or None if it declares none."""
+    try:
+        return model.inputs[0].shape[-1]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _shape_hint(width, expected, input_dim, hidden_dims):
+    if width == MNIST_PIXELS and expected != MNIST_PIXELS:
+        return HINTS["hard_coded"]
+    if hidden_dims and width == hidden_dims[0] and expected == input_dim:
+        return HINTS["missing_output_layer"]
+    return ""
+
+
+def check_ae_shapes_at(build_autoencoder, input_dim, hidden_dims, code_dim, batch_size=5):
+    """Encoder, decoder and autoencoder map batches between the right widths."""
+    encoder, decoder, autoencoder = build(build_autoencoder, input_dim, hidden_dims, code_dim)
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    rng = _rng(f"shapes-{input_dim}-{code_dim}")
+    x = rng.random((batch_size, input_dim)).astype(np.float32)
+    z = rng.normal(size=(batch_size, code_dim)).astype(np.float32)
+    for name, model, inputs, width in (
+        ("encoder", encoder, x, code_dim),
+        ("decoder", decoder, z, input_dim),
+        ("autoencoder", autoencoder, x, input_dim),
+    ):
+        declared = _input_width(model)
+        if declared is not None and declared != inputs.shape[1]:
+            hint = HINTS["hard_coded"] if declared == MNIST_PIXELS else ""
+            fail(
+                f"{what}: the {name} takes inputs of width {declared}; expected "
+                f"{inputs.shape[1]}. {hint}"
+            )
+        out = output_of(model, inputs, name, what)
+        if out.shape != (batch_size, width):
+            hint = _shape_hint(out.shape[-1] if out.ndim else None, width, input_dim, hidden_dims)
+            fail(
+                f"{what}: the {name} maps a batch of shape {inputs.shape} to shape {out.shape}; "
+                f"expected {(batch_size, width)}. {hint}"
+            )
+
+
+def check_ae_shapes(build_autoencoder):
+    """Encoder: input_dim -> code_dim; decoder: code_dim -> input_dim; autoencoder: x -> x."""
+    for sizes in AE_FIXTURES.values():
+        check_ae_shapes_at(build_autoencoder, *sizes)
+    passed("the encoder, decoder and autoencoder have the right input and output shapes.")
+
+
+def _flat_layers(model):
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flat_layers(layer)
+        else:
+            yield layer
+
+
+def _activation_name(function) -> str:
+    return str(getattr(function, "__name__", type(function).__name__)).lower()
+
+
+def dense_layers(model) -> list[tuple[int, str]]:
+    """(units, activation) of each Dense layer, in order.
+
+    An activation layer (`layers.Activation`, `layers.ReLU`, ...) that follows a Dense layer
+    counts as that layer's activation.
+    """
+    import keras
+
+    separate = {keras.layers.ReLU: "relu", keras.layers.LeakyReLU: "leaky_relu",
+                keras.layers.ELU: "elu", keras.layers.Softmax: "softmax"}  # fmt: skip
+    found = []
+    for layer in _flat_layers(model):
+        if isinstance(layer, keras.layers.Dense):
+            found.append([int(layer.units), _activation_name(layer.activation)])
+            continue
+        if isinstance(layer, keras.layers.Activation):
+            name = _activation_name(layer.activation)
+        elif type(layer) in separate:
+            name = separate[type(layer)]
+        else:
+            continue
+        if found:
+            found[-1][1] = name if found[-1][1] == "linear" else f"{found[-1][1]}+{name}"
+    return [(units, activation) for units, activation in found]
+
+
+def expected_widths(input_dim, hidden_dims, code_dim):
+    """The Dense widths of (encoder, decoder) that the exercise asks for."""
+    return [*hidden_dims, code_dim], [*reversed(hidden_dims), input_dim]
+
+
+def check_ae_mirror_at(build_autoencoder, input_dim, hidden_dims, code_dim):
+    """The encoder's Dense layers are hidden_dims then code_dim; the decoder mirrors them."""
+    encoder, decoder, _ = build(build_autoencoder, input_dim, hidden_dims, code_dim)
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    encoder_widths, decoder_widths = expected_widths(input_dim, hidden_dims, code_dim)
+    for name, model, expected in (("encoder", encoder, encoder_widths),
+                                  ("decoder", decoder, decoder_widths)):  # fmt: skip
+        widths = [units for units, _ in dense_layers(model)]
+        if widths == expected:
+            continue
+        if MNIST_PIXELS in widths and MNIST_PIXELS not in expected:
+            hint = HINTS["hard_coded"]
+        elif name == "decoder" and widths == [*hidden_dims, input_dim]:
+            hint = HINTS["not_mirrored"]
+        elif name == "decoder" and widths and widths[-1] != input_dim:
+            hint = HINTS["missing_output_layer"]
+        else:
+            hint = (
+                "The encoder has one Dense layer per entry of hidden_dims, then one of "
+                "code_dim units; the decoder has the same hidden layers in reverse order, "
+                "then one of input_dim units."
+            )
+        fail(f"{what}: the {name}'s Dense layers have widths {widths}; expected {expected}. {hint}")
+
+
+def check_ae_mirror(build_autoencoder):
+    """The layer widths: hidden_dims, then the code; the decoder in reverse order."""
+    for sizes in AE_FIXTURES.values():
+        check_ae_mirror_at(build_autoencoder, *sizes)
+    passed("the decoder's layers mirror the encoder's.")
+
+
+def check_ae_activations_at(build_autoencoder, input_dim, hidden_dims, code_dim):
+    """ReLU hidden layers, a linear code layer and a sigmoid output layer."""
+    encoder, decoder, _ = build(build_autoencoder, input_dim, hidden_dims, code_dim)
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    for name, model, last, last_hint in (
+        ("encoder", encoder, "linear", "code_activation"),
+        ("decoder", decoder, "sigmoid", "output_activation"),
+    ):
+        found = dense_layers(model)
+        if not found:
+            fail(f"{what}: the {name} has no Dense layer. Build it from layers.Dense.")
+        activations = [activation for _, activation in found]
+        if activations[-1] != last:
+            fail(
+                f"{what}: the {name}'s last Dense layer has activation '{activations[-1]}'; "
+                f"expected '{last}'. {HINTS[last_hint]}"
+            )
+        if any(activation != "relu" for activation in activations[:-1]):
+            fail(
+                f"{what}: the {name}'s hidden layers have activations {activations[:-1]}. "
+                f"{HINTS['hidden_activation']}"
+            )
+
+
+def check_ae_activations(build_autoencoder):
+    """ReLU hidden layers, a linear code and a sigmoid output."""
+    for key in ("small", "three_hidden"):
+        check_ae_activations_at(build_autoencoder, *AE_FIXTURES[key])
+    passed("ReLU hidden layers, a linear code layer and a sigmoid output layer.")
+
+
+def check_ae_composition_at(build_autoencoder, input_dim, hidden_dims, code_dim):
+    """autoencoder(x) is decoder(encoder(x)) and owns exactly their weights."""
+    encoder, decoder, autoencoder = build(build_autoencoder, input_dim, hidden_dims, code_dim)
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    x = _rng(f"composition-{input_dim}").random((6, input_dim)).astype(np.float32)
+    direct = output_of(autoencoder, x, "autoencoder", what)
+    two_step = output_of(decoder, output_of(encoder, x, "encoder", what).astype(np.float32),
+                         "decoder", what)  # fmt: skip
+    if direct.shape != two_step.shape or not np.allclose(direct, two_step, atol=COMPOSITION_ATOL):
+        fail(f"{what}: autoencoder(x) differs from decoder(encoder(x)). {HINTS['not_composed']}")
+    own = {id(v) for v in autoencoder.weights}
+    parts = {id(v) for v in encoder.weights} | {id(v) for v in decoder.weights}
+    if own != parts:
+        fail(
+            f"{what}: the autoencoder's weights are not exactly the encoder's and the "
+            f"decoder's. {HINTS['not_composed']}"
+        )
+
+
+def check_ae_composition(build_autoencoder):
+    """The autoencoder is the decoder applied to the encoder, with shared weights."""
+    check_ae_composition_at(build_autoencoder, *AE_FIXTURES["small"])
+    check_ae_composition_at(build_autoencoder, *AE_FIXTURES["one_hidden"])
+    passed("the autoencoder is decoder(encoder(x)) and shares their weights.")
+
+
+def parameter_counts(build_autoencoder, input_dim, hidden_dims, code_dim):
+    """(encoder, decoder, autoencoder) parameter counts of the student's models."""
+    models = build(build_autoencoder, input_dim, hidden_dims, code_dim)
+    what = describe_call(input_dim, hidden_dims, code_dim)
+    counts = []
+    for name, model in zip(("encoder", "decoder", "autoencoder"), models):
+        try:
+            counts.append(int(model.count_params()))
+        except ValueError as error:  # an unbuilt model cannot count its weights
+            fail(
+                f"{what}: the {name}'s parameters cannot be counted ({error}). Start it with "
+                "keras.Input so that Keras knows the input width."
+            )
+    return tuple(counts)
+
+
+def compare_parameters(counts, expected, mistakes, what):
+    """Fail unless the encoder and decoder have the `expected` counts and the autoencoder both.
+
+    counts: the student's (encoder, decoder, autoencoder) counts; expected: a dict with keys
+    "encoder" and "decoder"; mistakes: hint -> the counts that mistake gives (or None).
+    """
+    encoder_count, decoder_count, autoencoder_count = counts
+    for name, count in (("encoder", encoder_count), ("decoder", decoder_count)):
+        if count == expected[name]:
+            continue
+        matches = [hint for hint, value in mistakes.items()
+                   if value and (value["encoder"], value["decoder"]) == counts[:2]]  # fmt: skip
+        hint = HINTS[matches[0]] if len(matches) == 1 else (
+            "A Dense layer from a inputs to b units has (a + 1) * b parameters: check "
+            "each layer's width, and that each layer has its bias."
+        )  # fmt: skip
+        fail(f"{what}: the {name} has {count:,} parameters; expected {expected[name]:,}. {hint}")
+    if autoencoder_count != encoder_count + decoder_count:
+        fail(
+            f"{what}: the autoencoder has {autoencoder_count:,} parameters, but the encoder "
+            f"and decoder have {encoder_count + decoder_count:,} together. It should hold "
+            f"nothing but them. {HINTS['not_composed']}"
+        )
+
+
+def check_ae_parameters(build_autoencoder):
+    """Parameter counts against the reference architecture."""
+    reference = expected_values("nb01")["autoencoder"]
+    for key, sizes in AE_FIXTURES.items():
+        counts = parameter_counts(build_autoencoder, *sizes)
+        compare_parameters(counts, reference[key], reference[key]["mistakes"],
+                           describe_call(*sizes))  # fmt: skip
+    passed("the parameter counts match the reference architecture.")
+
+
+# ----------------------------------------------------------------------------- pca_fit
+
+
+def make_pca_inputs(rng, n_samples, n_features):
+    """Data of shape (n_samples, n_features), float32, with exactly known principal directions.
+
+    x = offset + Q diag(s) V^T, where Q has orthonormal, zero-mean columns, V is a random
+    rotation and the singular values s shrink by a factor 0.75 from one to the next. So the
+    mean of x is `offset`, far from 0, and the principal directions are the columns of V,
+    each well separated from the next. Needs n_samples > n_features.
+    """
+    noise = rng.normal(size=(n_samples, n_features))
+    q, _ = np.linalg.qr(noise - noise.mean(axis=0))
+    v, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+    singular_values = 10.0 * 0.75 ** np.arange(n_features)
+    offset = rng.uniform(1.0, 3.0, size=n_features)
+    return (offset + (q * singular_values) @ v.T).astype(np.float32)
+
+
+def pca_fixture(name: str):
+    """(x, n_components) of the visible check `name` (see `PCA_FIXTURES`)."""
+    n_samples, n_features, n_components = PCA_FIXTURES[name]
+    return make_pca_inputs(_rng(f"pca-{name}"), n_samples, n_features), n_components
+
+
+def fit(pca_fit, x, n_components):
+    """Call the student's `pca_fit`; return (mean, components) as float64 arrays."""
+    what = f"pca_fit(x, {n_components}) with x of shape {x.shape}"
+    result = call_student(pca_fit, x, n_components, what=what)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        fail(f"{what} returned {type(result).__name__}. {HINTS['not_two_arrays']}")
+    return to_numpy(result[0], f"{what}: mean"), to_numpy(result[1], f"{what}: components")
+
+
+def shape_problem(mean, components, x, n_components):
+    """A sentence on what is wrong with the shapes, or None if they are right."""
+    n_samples, n_features = x.shape
+    if mean.size != n_features:
+        return (f"mean has shape {mean.shape}; expected ({n_features},), the mean of each "
+                "feature (column) over the examples: np.mean(x, axis=0).")  # fmt: skip
+    if components.shape == (n_components, n_features):
+        return None
+    hints = {
+        (n_components, n_samples): HINTS["columns_of_u"],
+        (n_features, n_components): HINTS["transposed"],
+        (min(n_samples, n_features), n_features): HINTS["all_components"],
+    }
+    return (f"components has shape {components.shape}; expected "
+            f"{(n_components, n_features)}. {hints.get(components.shape, '')}")  # fmt: skip
+
+
+def check_pca_shapes(pca_fit):
+    """mean: (n_features,); components: (n_components, n_features)."""
+    for n_samples, n_features, n_components in PCA_SHAPE_SIZES:
+        x = make_pca_inputs(_rng(f"pca-shapes-{n_features}"), n_samples, n_features)
+        mean, components = fit(pca_fit, x, n_components)
+        problem = shape_problem(mean, components, x, n_components)
+        if problem:
+            fail(f"pca_fit(x, {n_components}) with x of shape {x.shape}: {problem}")
+    passed("mean has shape (n_features,) and components (n_components, n_features).")
+
+
+def orthonormality_problem(components):
+    """A sentence on how the rows fail to be orthonormal, or None if they are orthonormal."""
+    if components.ndim != 2:
+        return f"components should be a 2-D array; it has shape {components.shape}."
+    gram = components @ components.T
+    if np.allclose(gram, np.eye(len(gram)), atol=ORTHONORMAL_ATOL):
+        return None
+    lengths = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    if not np.allclose(lengths, 1.0, atol=ORTHONORMAL_ATOL):
+        return f"the rows have lengths {np.round(lengths, 4)}, not 1. {HINTS['scaled']}"
+    return ("the rows are not orthogonal to each other. The rows of V^T from "
+            "np.linalg.svd are.")  # fmt: skip
+
+
+def check_pca_orthonormal(pca_fit):
+    """The rows of components are orthonormal: components @ components.T is the identity."""
+    x, n_components = pca_fixture("main")
+    _, components = fit(pca_fit, x, n_components)
+    problem = orthonormality_problem(components)
+    if problem:
+        fail(f"pca_fit: {problem}")
+    passed("the components are orthonormal.")
+
+
+def reconstruction_mse(x, mean, components):
+    """Mean squared error of projecting x onto the components (through the given mean)."""
+    x = np.asarray(x, np.float64)
+    mean = np.asarray(mean, np.float64).reshape(-1)
+    components = np.asarray(components, np.float64)
+    codes = (x - mean) @ components.T
+    return float(np.mean((x - mean - codes @ components) ** 2))
+
+
+def code_variances(x, mean, components):
+    """Variance of the data along each component, shape (n_components,)."""
+    x = np.asarray(x, np.float64)
+    mean = np.asarray(mean, np.float64).reshape(-1)
+    return np.var((x - mean) @ np.asarray(components, np.float64).T, axis=0)
+
+
+def compare_subspace(x, mean, components, reference, mistakes, where):
+    """Fail unless mean and the subspace of components give the reference reconstruction."""
+    n_components = reference["n_components"]
+    problem = shape_problem(mean, components, x, n_components)
+    if problem:
+        fail(f"pca_fit {where}: {problem}")
+    expected_mean = np.asarray(reference["mean"])
+    if not np.allclose(mean.reshape(-1), expected_mean, atol=MEAN_ATOL):
+        fail(f"pca_fit {where}: mean is not the mean of the rows of x: use np.mean(x, axis=0).")
+    value = reconstruction_mse(x, expected_mean, components)
+    expected = reference["reconstruction_mse"]
+    if abs(value - expected) <= PCA_ATOL + PCA_RTOL * abs(expected):
+        return
+    mistake = diagnose(value, mistakes, PCA_RTOL, PCA_ATOL)
+    hint = HINTS[mistake] if mistake else (
+        "Centre x, take its SVD (np.linalg.svd(x - mean, full_matrices=False)) and keep "
+        "the first n_components rows of V^T."
+    )  # fmt: skip
+    fail(
+        f"pca_fit {where}: projecting x onto your components leaves a mean squared error of "
+        f"{value:.6g}; the best {n_components} directions leave {expected:.6g}. {hint}"
+    )
+
+
+def check_pca_subspace(pca_fit):
+    """The mean is right and the components span the top principal subspace."""
+    reference = expected_values("nb01")["pca"]["main"]
+    x, n_components = pca_fixture("main")
+    mean, components = fit(pca_fit, x, n_components)
+    compare_subspace(x, mean, components, reference, reference["mistakes"], "on a fixed dataset")
+    passed("the components span the directions of largest variance.")
+
+
+def compare_order(x, components, reference, where):
+    """Fail unless the variance along each component is the reference's, in order."""
+    n_components = reference["n_components"]
+    if components.shape != (n_components, x.shape[1]):
+        fail(f"pca_fit {where}: {shape_problem(np.zeros(x.shape[1]), components, x, n_components)}")
+    variances = code_variances(x, reference["mean"], components)
+    expected = np.asarray(reference["code_variances"])
+    if np.allclose(variances, expected, rtol=PCA_RTOL, atol=PCA_ATOL):
+        return
+    if np.allclose(np.sort(variances)[::-1], expected, rtol=PCA_RTOL, atol=PCA_ATOL):
+        hint = HINTS["ascending"]
+    else:
+        hint = "The variances should be the n_components largest, in decreasing order."
+    fail(
+        f"pca_fit {where}: the variances of the data along your components are "
+        f"{np.round(variances, 4)}; expected {np.round(expected, 4)}. {hint}"
+    )
+
+
+def check_pca_order(pca_fit):
+    """Component i is the direction of the i-th largest variance (up to sign)."""
+    reference = expected_values("nb01")["pca"]["main"]
+    x, n_components = pca_fixture("main")
+    _, components = fit(pca_fit, x, n_components)
+    compare_order(x, components, reference, "on a fixed dataset")
+    passed("the components come in decreasing order of variance.")
