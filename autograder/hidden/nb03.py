@@ -1,0 +1,207 @@
+"""Hidden checks for notebook 03: fresh random shapes, levels and seeds, against the reference.
+
+Every check prints the seed it drew, so a disputed grade can be reproduced exactly. The
+statistical checks reuse the visible checks' tolerances: the hidden tests of one cell
+together fail a correct `corrupt` at most `visible.CORRUPT_FALSE_FAIL_RATE` (one in a
+million) of the time, so with its visible tests a cell fails one at most twice in a million.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from autograder.mistakes.nb03 import mistake_values
+from autograder.reference import nb03 as reference
+from course.checks import nb03 as visible
+from course.checks.core import diagnose, fail, passed
+
+PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb03.json").read_text())
+
+# At least this many pixels for each statistic, as in the visible checks.
+MIN_PIXELS = 150_000
+
+
+def _fresh_rng():
+    seed = secrets.randbits(32)
+    print(f"(hidden check seed: {seed})")
+    return np.random.default_rng(seed)
+
+
+def _seed(rng) -> int:
+    return int(rng.integers(0, 2**31))
+
+
+def _generator(seed):
+    import keras
+
+    return keras.random.SeedGenerator(seed)
+
+
+def _mistakes(cell, statistic, x, seed, drop_probability, noise_std):
+    """What `statistic(corrupted values)` is for each known mistake that loses `cell`."""
+
+    def measure(function):
+        _, values = visible.corrupted(function, x, _generator(seed), drop_probability, noise_std)
+        return statistic(values)
+
+    return mistake_values(cell, measure)
+
+
+def _random_shape(rng, min_pixels=1):
+    """A batch shape of rank 2 to 4 (flat vectors, images, images with a channel axis)."""
+    rank = int(rng.integers(2, 5))
+    inner = [int(rng.integers(5, 40)) for _ in range(rank - 1)]
+    if rank == 4:
+        inner[-1] = int(rng.integers(1, 4))
+    per_example = int(np.prod(inner))
+    batch_size = max(int(rng.integers(1, 60)), -(-min_pixels // per_example))
+    return (batch_size, *inner)
+
+
+def _levels(rng):
+    return float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.05, 0.5))
+
+
+def shapes_and_dtypes(corrupt):
+    """Random shapes eagerly, and batches of 1 and 257 of random images inside a model."""
+    rng = _fresh_rng()
+    for _ in range(3):
+        shape = _random_shape(rng)
+        x = rng.uniform(0.1, 1.0, size=shape).astype(np.float32)
+        visible.check_result_shape_and_dtype(corrupt, x, _generator(_seed(rng)), *_levels(rng))
+    image_shape = (int(rng.integers(5, 33)), int(rng.integers(5, 33)))
+    visible.check_shape_at_run_time(corrupt, image_shape, batch_sizes=(1, 257))
+    passed("corrupt handles random shapes and run-time batch sizes.")
+
+
+def range_on_random_inputs(corrupt):
+    """Strong Gaussian noise on random images of random shapes stays in [0, 1]."""
+    rng = _fresh_rng()
+    for _ in range(3):
+        x = rng.uniform(0.0, 1.0, size=_random_shape(rng)).astype(np.float32)
+        noise_std = float(rng.uniform(0.3, 2.0))
+        _, values = visible.corrupted(corrupt, x, _generator(_seed(rng)), 0.0, noise_std)
+        visible.check_in_range(values, noise_std)
+    passed("strong noise on random inputs stays in [0, 1].")
+
+
+def drop_fraction_at_random_level(corrupt):
+    """The fraction dropped at a random drop_probability, over a random shape."""
+    rng = _fresh_rng()
+    drop_probability = float(rng.uniform(0.05, 0.95))
+    x = rng.uniform(0.1, 1.0, size=_random_shape(rng, MIN_PIXELS)).astype(np.float32)
+    seed = _seed(rng)
+    _, values = visible.corrupted(corrupt, x, _generator(seed), drop_probability, 0.0)
+    expected = reference.zero_fraction(0.1, drop_probability, 0.0)
+    mistakes = _mistakes("corrupt_drop_fraction", visible.zero_fraction, x, seed,
+                         drop_probability, 0.0)  # fmt: skip
+    visible.compare_drop_fraction(visible.zero_fraction(values), expected, drop_probability,
+                                  x.size, 1, mistakes)  # fmt: skip
+    passed(f"corrupt drops the right fraction at drop_probability = {drop_probability:.3f}.")
+
+
+def dropped_and_kept_at_random_level(corrupt):
+    """Dropped pixels read 0 and kept ones are unchanged, at a random level and shape."""
+    rng = _fresh_rng()
+    drop_probability = float(rng.uniform(0.2, 0.8))
+    x = rng.uniform(0.1, 1.0, size=_random_shape(rng, 5_000)).astype(np.float32)
+    seed = _seed(rng)
+    _, values = visible.corrupted(corrupt, x, _generator(seed), drop_probability, 0.0)
+    mistakes = _mistakes("corrupt_drop_values", lambda v: visible.kept_ratio(v, x), x, seed,
+                         drop_probability, 0.0)  # fmt: skip
+    visible.check_dropped_and_kept(values, x, drop_probability, mistakes)
+    passed(f"kept pixels keep their values at drop_probability = {drop_probability:.3f}.")
+
+
+def noise_at_random_level(corrupt):
+    """Mean and spread of the noise at a random grey level and noise_std.
+
+    The grey level stays 5 or more standard deviations from 0 and 1, so clipping touches a
+    pixel with probability below 6e-7; the expected moments account for it exactly anyway.
+    """
+    rng = _fresh_rng()
+    grey = float(rng.uniform(0.35, 0.65))
+    noise_std = float(rng.uniform(0.02, 0.07))
+    x = np.full(_random_shape(rng, MIN_PIXELS), grey, np.float32)
+    seed = _seed(rng)
+    _, values = visible.corrupted(corrupt, x, _generator(seed), 0.0, noise_std)
+    expected_mean, expected_std = reference.clipped_noise_moments(grey, noise_std)
+    mistakes = _mistakes("corrupt_noise_statistics", lambda v: float((v - x).std(ddof=1)), x,
+                         seed, 0.0, noise_std)  # fmt: skip
+    residual = values - x
+    visible.compare_noise(float(residual.mean()), float(residual.std(ddof=1)), residual.size,
+                          expected_mean, expected_std, noise_std, mistakes)  # fmt: skip
+    passed(f"the noise is right at noise_std = {noise_std:.3f} on grey level {grey:.2f}.")
+
+
+def _combined(corrupt, rng, grey, drop_probability, noise_std, where):
+    x = np.full(_random_shape(rng, MIN_PIXELS), grey, np.float32)
+    seed = _seed(rng)
+    _, values = visible.corrupted(corrupt, x, _generator(seed), drop_probability, noise_std)
+    fraction = visible.zero_fraction(values)
+    expected = reference.zero_fraction(grey, drop_probability, noise_std)
+    tolerance = visible.fraction_tolerance(expected, x.size, 2)
+    if abs(fraction - expected) > tolerance:
+        mistakes = _mistakes("corrupt_combined", visible.zero_fraction, x, seed,
+                             drop_probability, noise_std)  # fmt: skip
+        name = diagnose(fraction, mistakes, rtol=0.0, atol=visible.DIAGNOSE_FRACTION_ATOL)
+        fail(
+            f"with drop_probability={drop_probability:.3f} and noise_std={noise_std:.4f} "
+            f"{where}, {fraction:.2%} of the pixels read 0; expected {expected:.2%}. "
+            + (visible.HINTS[name] if name else "Add the noise and clip, then drop pixels.")
+        )
+
+
+def combined_at_random_levels(corrupt):
+    """Both corruptions at a random level, and on a hidden fixture.
+
+    The noise is small (at most 0.01, with grey levels near 0.5), so that only the order of
+    noise and masking decides the share of zeros.
+    """
+    rng = _fresh_rng()
+    _combined(corrupt, rng, float(rng.uniform(0.4, 0.6)), float(rng.uniform(0.2, 0.8)),
+              float(rng.uniform(0.002, 0.01)), "on random grey images")  # fmt: skip
+    spec = PRIVATE["combined_hidden_fixture"]
+    _combined(corrupt, np.random.default_rng(spec["seed"]), spec["grey"],
+              spec["drop_probability"], spec["noise_std"], "on a hidden fixture")  # fmt: skip
+    passed("dropped pixels read 0 at random levels of both corruptions.")
+
+
+def fresh_noise_in_model(corrupt):
+    """Two predictions of the same Keras model on the same inputs differ.
+
+    The model's batch size is fixed, so this checks fresh noise only: a function that needs
+    a static batch size loses its points in the shape check, not here.
+    """
+    rng = _fresh_rng()
+    x = np.repeat(rng.uniform(0.1, 1.0, size=(1, 28, 28)).astype(np.float32), 8, axis=0)
+    for drop_probability, noise_std, what in ((0.5, 0.0, "masking"), (0.0, 0.1, "noise")):
+        try:
+            model = visible.corrupting_model(corrupt, drop_probability, noise_std, batch_size=8)
+        except Exception:  # cannot run on symbolic tensors at all
+            # The shape check already takes the points for that; judge fresh noise only
+            # where the function can run, as the visible check did.
+            print("(corrupt cannot build inside a model; fresh noise was checked eagerly)")
+            return
+        try:
+            first = visible.predict_quietly(model, x, batch_size=8)
+            second = visible.predict_quietly(model, x, batch_size=8)
+        except Exception as error:  # the student's code failed inside the model
+            fail(
+                "corrupt failed inside a Keras model: "
+                f"{type(error).__name__}: {visible.short_error(error)}"
+            )
+        visible.check_fresh(first, second, f"{what} inside a model")
+    passed("a model built on corrupt draws fresh noise on every prediction.")
+
+
+def repeatable_with_random_seed(corrupt):
+    """Two SeedGenerators with a random seed agree, at random levels and shapes."""
+    rng = _fresh_rng()
+    x = rng.uniform(0.1, 1.0, size=_random_shape(rng)).astype(np.float32)
+    visible.check_repeatable(corrupt, x, int(rng.integers(0, 2**31)), *_levels(rng))
+    passed("corrupt repeats exactly with a random seed.")

@@ -1,0 +1,501 @@
+"""Visible checks for notebook 03: the corruption function `corrupt`.
+
+Each `check_*` function is one graded property; the notebook calls it from its own test
+cell, so a mistake costs the points of the property it breaks and no more. The function
+under test is random, so most checks are statistical: they measure about 200,000 pixels,
+with tolerances set so that a correct `corrupt` fails a check cell at most
+`CORRUPT_FALSE_FAIL_RATE` of the time.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import warnings
+import zlib
+
+import numpy as np
+from scipy import stats
+
+from course.checks.core import (
+    call_student,
+    diagnose,
+    expected_values,
+    fail,
+    passed,
+    to_numpy,
+)
+
+IMAGE_SHAPE = (28, 28)
+N_IMAGES = 250  # 250 images of 28 x 28: 196,000 pixels for each statistic
+
+# Each statistical check cell wrongly fails a correct `corrupt` at most once in a million
+# runs: the tests inside one cell share this false-fail rate equally.
+CORRUPT_FALSE_FAIL_RATE = 1e-6
+# keras.random.uniform draws from a grid of 2**-23 steps, so `uniform > p` and `uniform >= p`
+# differ for about one pixel in eight million; this allowance on a dropped fraction (20
+# pixels in 196,000) lets either comparison pass.
+TIE_ALLOWANCE = 1e-4
+# A wrong fraction or spread is put down to a known mistake only if it is this close to
+# what that mistake gives on the same fixture (many standard errors wide, far narrower
+# than the gaps between the mistakes).
+DIAGNOSE_FRACTION_ATOL = 0.01
+DIAGNOSE_STD_RTOL = 0.05
+# A kept pixel must be the input pixel itself; 1e-5 relative admits float32 round-off
+# such as x / (1 - p) * (1 - p).
+KEPT_RTOL = 1e-5
+
+DROP_LEVELS = (0.0, 0.3, 0.8)
+DROP_VALUES_LEVEL = 0.5
+NOISE = {"grey": 0.5, "noise_std": 0.1}  # 5 standard deviations from either bound
+RANGE_NOISE_STD = 0.5
+COMBINED = {"grey": 0.5, "drop_probability": 0.5, "noise_std": 0.02}
+
+HINTS = {
+    "keeps_with_p": (
+        "It looks as if each pixel was *kept* with probability drop_probability. It is the "
+        "probability that a pixel is dropped: keep a pixel where "
+        "keras.random.uniform(...) >= drop_probability."
+    ),
+    "inverted_dropout": (
+        "Kept pixels were scaled up by 1 / (1 - drop_probability), as dropout does "
+        "(keras.random.dropout, layers.Dropout). Masking noise leaves the pixels it keeps "
+        "unchanged: multiply by a 0/1 mask (or use ops.where), without rescaling."
+    ),
+    "no_clipping": (
+        "Some pixels lie outside [0, 1]. Clip after adding the Gaussian noise: "
+        "ops.clip(x + noise, 0.0, 1.0)."
+    ),
+    "noise_as_variance": (
+        "The noise's standard deviation is about sqrt(noise_std): it looks as if noise_std "
+        "was used as a variance. It is the standard deviation: "
+        "keras.random.normal(shape, stddev=noise_std, seed=seed_generator)."
+    ),
+    "truncated_noise": (
+        "The noise's standard deviation is about 12% too small, as with "
+        "keras.random.truncated_normal, which throws away draws beyond two standard "
+        "deviations. Gaussian noise comes from keras.random.normal."
+    ),
+    "mask_then_noise": (
+        "Dropped pixels did not stay at 0 when Gaussian noise was added as well. Add the "
+        "noise and clip first, then apply the mask, so that a dropped pixel reads exactly 0."
+    ),
+    "same_noise": (
+        "Two calls with the same seed_generator gave the same result. Pass "
+        "seed=seed_generator to keras.random: a fixed integer seed gives the same noise on "
+        "every call, and NumPy noise inside a model is drawn once, when the model is built. "
+        "Either way the network would see the same corruption in every epoch."
+    ),
+    "shared_noise": (
+        "Every image in the batch got the same noise. Draw noise of shape ops.shape(x): "
+        "one independent draw for each pixel of each image."
+    ),
+    "static_shape": (
+        "Inside a Keras model the batch size is unknown until data arrives (x.shape[0] is "
+        "None) and x is a symbolic tensor that NumPy cannot handle. Take the shape from "
+        "ops.shape(x) and draw the noise with keras.random."
+    ),
+    "ignores_seed_generator": (
+        "Two new SeedGenerators with the same seed gave different results, so a run cannot "
+        "be repeated. Draw all randomness with keras.random and seed=seed_generator; "
+        "np.random and unseeded tf.random ignore the generator."
+    ),
+}
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def seed_generator(name: str):
+    """A keras.random.SeedGenerator whose seed is fixed by `name`, so checks repeat exactly."""
+    import keras
+
+    return keras.random.SeedGenerator(zlib.crc32(name.encode()) % 2**31)
+
+
+def bright_images(name: str, n_images: int = N_IMAGES, shape=IMAGE_SHAPE) -> np.ndarray:
+    """Images with every pixel in [0.1, 1], so a pixel that reads 0 was dropped."""
+    return _rng(name).uniform(0.1, 1.0, size=(n_images, *shape)).astype(np.float32)
+
+
+def grey_images(grey: float, n_images: int = N_IMAGES, shape=IMAGE_SHAPE) -> np.ndarray:
+    """Images with every pixel equal to `grey`, far enough from 0 and 1 for noise tests."""
+    return np.full((n_images, *shape), grey, np.float32)
+
+
+def _dtype_name(result) -> str:
+    import keras
+
+    try:
+        return keras.backend.standardize_dtype(result.dtype)
+    except (AttributeError, TypeError, ValueError):
+        return type(result).__name__
+
+
+def corrupted(corrupt, x, generator, drop_probability=0.0, noise_std=0.0):
+    """Call `corrupt` on the float32 array `x`; return (its result, the result as float64).
+
+    Fails unless the result has the shape of x.
+    """
+    import keras
+
+    what = f"corrupt(x, seed_generator, drop_probability={drop_probability}, noise_std={noise_std})"
+    tensor = keras.ops.convert_to_tensor(x)
+    result = call_student(
+        lambda: corrupt(tensor, generator, drop_probability=drop_probability, noise_std=noise_std),
+        what="corrupt",
+    )
+    values = to_numpy(result, "corrupt")
+    if values.shape != x.shape:
+        fail(
+            f"{what} returned shape {values.shape} for x of shape {x.shape}: the corrupted "
+            "images must have the shape of x."
+        )
+    if drop_probability == 0 and np.any(x != 0) and np.all(values == 0):
+        fail(
+            f"{what} set every pixel to 0, but with drop_probability=0 no pixel should be "
+            f"dropped. {HINTS['keeps_with_p']}"
+        )
+    return result, values
+
+
+def zero_fraction(values) -> float:
+    """The fraction of pixels that read exactly 0."""
+    return float(np.mean(np.asarray(values) == 0.0))
+
+
+def _z(n_tests: int) -> float:
+    """The two-sided z bound for one of `n_tests` tests sharing the false-fail rate."""
+    return float(stats.norm.isf(CORRUPT_FALSE_FAIL_RATE / n_tests / 2))
+
+
+def fraction_tolerance(expected: float, n_pixels: int, n_tests: int) -> float:
+    """How far a binomial fraction over `n_pixels` may stray from `expected`."""
+    return _z(n_tests) * np.sqrt(expected * (1.0 - expected) / n_pixels) + TIE_ALLOWANCE
+
+
+def _name_mistake(value, mistakes, **tolerance):
+    name = diagnose(value, mistakes, rtol=tolerance.get("rtol", 0.0),
+                    atol=tolerance.get("atol", 0.0))  # fmt: skip
+    return HINTS[name] if name else ""
+
+
+# ----------------------------------------------------------------------------- shape and dtype
+
+
+def corrupting_model(corrupt, drop_probability, noise_std, shape=IMAGE_SHAPE, batch_size=None):
+    """A Keras model whose layer owns a SeedGenerator and applies `corrupt` to its input.
+
+    This is how the notebook uses `corrupt`. With `batch_size=None` the batch size is only
+    known when data arrives.
+    """
+    import keras
+
+    class Corrupting(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = keras.random.SeedGenerator(7)
+
+        def call(self, x):
+            return corrupt(x, self.seed_generator, drop_probability=drop_probability,
+                           noise_std=noise_std)  # fmt: skip
+
+    inputs = keras.Input(shape=shape, batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return keras.Model(inputs, Corrupting()(inputs))
+
+
+def predict_quietly(model, x, batch_size):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def check_shape_at_run_time(corrupt, shape=IMAGE_SHAPE, batch_sizes=(13, 1)):
+    """Inside a Keras model, where the batch size is unknown until data arrives."""
+    rng = _rng("run-time-shape")
+    try:
+        model = corrupting_model(corrupt, 0.3, 0.1, shape)
+        for batch_size in batch_sizes:
+            x = rng.uniform(0.1, 1.0, size=(batch_size, *shape)).astype(np.float32)
+            out = predict_quietly(model, x, batch_size)
+            if out.shape != x.shape:
+                fail(
+                    f"inside a model, corrupt returned shape {out.shape} for a batch of shape "
+                    f"{x.shape}: the corrupted images must have the shape of x."
+                )
+    except AssertionError:
+        raise
+    except Exception as error:  # any failure of the student's code inside the model
+        fail(
+            f"corrupt failed inside a Keras model ({type(error).__name__}: "
+            f"{short_error(error)}). {HINTS['static_shape']}"
+        )
+
+
+def short_error(error: Exception) -> str:
+    """The part of an error message that is about the student's code, on one short line.
+
+    Keras wraps an error inside a layer in a long explanation of its own.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    text = text.split("Error encountered:")[-1].split("Arguments received by")[0]
+    return textwrap.shorten(text, 240).rstrip(" .")
+
+
+def check_result_shape_and_dtype(corrupt, x, generator, drop_probability, noise_std):
+    result, values = corrupted(corrupt, x, generator, drop_probability, noise_std)
+    dtype = _dtype_name(result)
+    if dtype != "float32":
+        fail(
+            f"corrupt returned {dtype} for float32 images; return float32 (keras.random draws "
+            "float32 by default; np.random draws float64)."
+        )
+    if np.array_equal(values, x):
+        fail(
+            f"corrupt returned x unchanged with drop_probability={drop_probability} and "
+            f"noise_std={noise_std}: it should corrupt it."
+        )
+
+
+def check_corrupt_shape_dtype(corrupt):
+    """A float32 result of x's shape, for flat or image batches and inside a model."""
+    for i, shape in enumerate(((7, 784), (5, 28, 28), (3, 28, 28, 1))):
+        x = bright_images(f"shape-{i}", shape[0], shape[1:])
+        check_result_shape_and_dtype(corrupt, x, seed_generator(f"shape-{i}"), 0.3, 0.1)
+    check_shape_at_run_time(corrupt)
+    passed(
+        "corrupt returns float32 images of x's shape, also when the batch size is known only "
+        "at run time."
+    )
+
+
+# ----------------------------------------------------------------------------- range
+
+
+def check_in_range(values, noise_std):
+    low, high = values.min(), values.max()
+    if low < 0.0 or high > 1.0:
+        fail(
+            f"with noise_std={noise_std}, corrupt returned values from {low:.3f} to "
+            f"{high:.3f}. {HINTS['no_clipping']}"
+        )
+
+
+def check_corrupt_range(corrupt):
+    """Gaussian noise, however strong, leaves the pixels in [0, 1]."""
+    x = _rng("range").uniform(0.0, 1.0, size=(N_IMAGES, *IMAGE_SHAPE)).astype(np.float32)
+    _, values = corrupted(corrupt, x, seed_generator("range"), 0.0, RANGE_NOISE_STD)
+    if np.allclose(values, x):
+        fail(f"corrupt added no noise with noise_std={RANGE_NOISE_STD}.")
+    check_in_range(values, RANGE_NOISE_STD)
+    passed(f"with noise_std={RANGE_NOISE_STD} every pixel stays in [0, 1].")
+
+
+# ----------------------------------------------------------------------------- masking
+
+
+def measure_drop_fractions(corrupt) -> list[float]:
+    """The fraction of pixels `corrupt` drops at each of `DROP_LEVELS` (noise_std = 0)."""
+    x = bright_images("drop-fraction")
+    return [
+        zero_fraction(corrupted(corrupt, x, seed_generator(f"drop-fraction-{p}"), p)[1])
+        for p in DROP_LEVELS
+    ]
+
+
+def compare_drop_fraction(fraction, expected, drop_probability, n_pixels, n_tests, mistakes):
+    """Fail, naming a likely mistake, unless `fraction` is within the binomial tolerance."""
+    tolerance = fraction_tolerance(expected, n_pixels, n_tests)
+    if abs(fraction - expected) <= tolerance:
+        return
+    hint = _name_mistake(fraction, mistakes, atol=DIAGNOSE_FRACTION_ATOL) or (
+        "Drop each pixel independently with probability drop_probability: compare "
+        "keras.random.uniform(ops.shape(x), seed=seed_generator) with it."
+    )
+    fail(
+        f"with drop_probability={drop_probability}, corrupt dropped {fraction:.2%} of "
+        f"{n_pixels:,} pixels; expected {expected:.2%} (within {tolerance:.2%}). {hint}"
+    )
+
+
+def check_corrupt_drop_fraction(corrupt):
+    """Each pixel is dropped with probability drop_probability."""
+    reference = expected_values("nb03")["drop_fraction"]
+    n_pixels = N_IMAGES * int(np.prod(IMAGE_SHAPE))
+    fractions = measure_drop_fractions(corrupt)
+    for i, (p, fraction) in enumerate(zip(DROP_LEVELS, fractions)):
+        mistakes = {
+            hint: values[i] if values is not None else None
+            for hint, values in reference["mistakes"].items()
+        }
+        compare_drop_fraction(fraction, reference["expected"][i], p, n_pixels,
+                              len(DROP_LEVELS), mistakes)  # fmt: skip
+    passed(
+        "corrupt drops the right fraction of pixels at drop_probability = "
+        + ", ".join(str(p) for p in DROP_LEVELS)
+        + "."
+    )
+
+
+def kept_ratio(values, x) -> float:
+    """The median of corrupted / original over the pixels that were not dropped."""
+    kept = values != 0.0
+    return float(np.median(values[kept] / x[kept])) if kept.any() else float("nan")
+
+
+def measure_kept_ratio(corrupt) -> float:
+    x = bright_images("drop-values")
+    _, values = corrupted(corrupt, x, seed_generator("drop-values"), DROP_VALUES_LEVEL)
+    return kept_ratio(values, x)
+
+
+def check_dropped_and_kept(values, x, drop_probability, mistakes):
+    """Every pixel is exactly 0 or exactly its input value; some pixels are of each kind."""
+    dropped = values == 0.0
+    if not 0.05 < dropped.mean() < 0.95:
+        fail(
+            f"with drop_probability={drop_probability}, corrupt set {dropped.mean():.1%} of "
+            "the pixels to 0; this check needs some pixels dropped and some kept."
+        )
+    kept = ~dropped
+    if np.allclose(values[kept], x[kept], rtol=KEPT_RTOL, atol=0.0):
+        return
+    ratio = kept_ratio(values, x)
+    hint = _name_mistake(ratio, mistakes, rtol=0.01) or (
+        "A kept pixel must keep its value, and a dropped one must read exactly 0."
+    )
+    fail(
+        f"with drop_probability={drop_probability} and noise_std=0, pixels that were not "
+        f"dropped changed: their median ratio to the input is {ratio:.3f}, not 1. {hint}"
+    )
+
+
+def check_corrupt_drop_values(corrupt):
+    """A dropped pixel reads exactly 0; a kept pixel keeps its value (no rescaling)."""
+    reference = expected_values("nb03")["drop_values"]
+    x = bright_images("drop-values")
+    _, values = corrupted(corrupt, x, seed_generator("drop-values"), DROP_VALUES_LEVEL)
+    check_dropped_and_kept(values, x, DROP_VALUES_LEVEL, reference["mistakes"])
+    passed("dropped pixels read exactly 0 and kept pixels keep their values.")
+
+
+# ----------------------------------------------------------------------------- Gaussian noise
+
+
+def measure_noise(corrupt, grey=NOISE["grey"], noise_std=NOISE["noise_std"], name="noise"):
+    """The noise `corrupt` adds to grey images: (mean, standard deviation, number of pixels)."""
+    x = grey_images(grey)
+    _, values = corrupted(corrupt, x, seed_generator(name), 0.0, noise_std)
+    residual = values - x
+    return float(residual.mean()), float(residual.std(ddof=1)), residual.size
+
+
+def compare_noise(mean, std, n, expected_mean, expected_std, noise_std, mistakes):
+    """Fail unless mean and spread match N(expected_mean, expected_std**2) within tolerance.
+
+    A z-test on the mean and a chi-square test on the variance share the false-fail rate.
+    """
+    if std == 0.0:
+        fail(f"corrupt added no noise with noise_std={noise_std}.")
+    z = _z(2)
+    alpha = CORRUPT_FALSE_FAIL_RATE / 2
+    low, high = stats.chi2.ppf([alpha / 2, 1 - alpha / 2], df=n - 1) / (n - 1)
+    mean_ok = abs(mean - expected_mean) <= z * expected_std / np.sqrt(n)
+    ratio = std**2 / expected_std**2
+    if mean_ok and low <= ratio <= high:
+        return
+    hint = _name_mistake(std, mistakes, rtol=DIAGNOSE_STD_RTOL) or (
+        "Add keras.random.normal(ops.shape(x), stddev=noise_std, seed=seed_generator) to x."
+    )
+    fail(
+        f"with noise_std={noise_std} on {n:,} mid-grey pixels, the added noise has mean "
+        f"{mean:.5f} and standard deviation {std:.5f}; expected {expected_mean:.5f} and "
+        f"{expected_std:.5f}. {hint}"
+    )
+
+
+def check_corrupt_noise_statistics(corrupt):
+    """The Gaussian noise has mean 0 and standard deviation noise_std."""
+    reference = expected_values("nb03")["noise"]
+    mean, std, n = measure_noise(corrupt)
+    compare_noise(mean, std, n, reference["mean"], reference["std"], NOISE["noise_std"],
+                  reference["mistakes"])  # fmt: skip
+    passed(f"the noise has mean 0 and standard deviation {NOISE['noise_std']} (over {n:,} pixels).")
+
+
+# ----------------------------------------------------------------------------- both at once
+
+
+def measure_combined(corrupt, grey=COMBINED["grey"], drop_probability=COMBINED["drop_probability"],
+                     noise_std=COMBINED["noise_std"], name="combined"):  # fmt: skip
+    """The fraction of pixels that read 0 when both corruptions are applied to grey images."""
+    x = grey_images(grey)
+    _, values = corrupted(corrupt, x, seed_generator(name), drop_probability, noise_std)
+    return zero_fraction(values), values.size
+
+
+def check_corrupt_combined(corrupt):
+    """With both corruptions, a dropped pixel still reads exactly 0 (noise first, then mask)."""
+    reference = expected_values("nb03")["combined"]
+    fraction, n = measure_combined(corrupt)
+    tolerance = fraction_tolerance(reference["expected"], n, 1)
+    if abs(fraction - reference["expected"]) > tolerance:
+        hint = _name_mistake(fraction, reference["mistakes"], atol=DIAGNOSE_FRACTION_ATOL)
+        fail(
+            f"with drop_probability={COMBINED['drop_probability']} and "
+            f"noise_std={COMBINED['noise_std']} on mid-grey images, {fraction:.2%} of the "
+            f"pixels read 0; expected {reference['expected']:.2%} (within {tolerance:.2%}). "
+            + (hint or "Add the noise and clip, then drop pixels by setting them to 0.")
+        )
+    passed("with both corruptions, dropped pixels read exactly 0.")
+
+
+# ----------------------------------------------------------------------------- randomness
+
+
+def check_fresh(first, second, what):
+    if np.array_equal(first, second):
+        fail(f"corrupt, {what}: {HINTS['same_noise']}")
+    if all(np.array_equal(row, first[0]) for row in first[1:]):
+        fail(f"corrupt, {what}: {HINTS['shared_noise']}")
+
+
+def check_corrupt_fresh_noise(corrupt):
+    """Each call, and each image of a batch, gets its own noise."""
+    x = np.repeat(bright_images("fresh", 1), 6, axis=0)
+    for drop_probability, noise_std, what in ((0.5, 0.0, "masking"), (0.0, 0.1, "Gaussian noise")):
+        generator = seed_generator(f"fresh-{what}")
+        _, first = corrupted(corrupt, x, generator, drop_probability, noise_std)
+        _, second = corrupted(corrupt, x, generator, drop_probability, noise_std)
+        check_fresh(first, second, what)
+    passed("every call, and every image in a batch, gets fresh masking and Gaussian noise.")
+
+
+def check_repeatable(corrupt, x, seed, drop_probability, noise_std):
+    """Two SeedGenerators made with `seed` give the same two successive corruptions."""
+    import keras
+
+    runs = []
+    for _ in range(2):
+        generator = keras.random.SeedGenerator(seed)
+        runs.append([corrupted(corrupt, x, generator, drop_probability, noise_std)[1]
+                     for _ in range(2)])  # fmt: skip
+    if np.array_equal(runs[0][0], x):
+        fail(
+            f"corrupt returned x unchanged with drop_probability={drop_probability} and "
+            f"noise_std={noise_std}: it should corrupt it."
+        )
+    for call in range(2):
+        if not np.array_equal(runs[0][call], runs[1][call]):
+            fail(f"corrupt: {HINTS['ignores_seed_generator']}")
+
+
+def check_corrupt_seeded(corrupt):
+    """Two SeedGenerators with the same seed give the same corruptions."""
+    x = bright_images("seeded", 4)
+    for seed in (0, 1234):
+        check_repeatable(corrupt, x, seed, 0.5, 0.1)
+    passed("two SeedGenerators with the same seed give the same corruptions: runs repeat.")
