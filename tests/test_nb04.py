@@ -1,6 +1,7 @@
 """Notebook 04. Its test cells, run directly: the solution and every acceptable variant pass,
 each known mistake fails exactly the cells of the property it breaks, naming its hint; and the
-hand-graded written answer keeps its rubric out of the student version."""
+hand-graded written answer keeps its rubric out of the student version, and in
+autograder/rubrics/ for the graders."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from autograder.mistakes.nb04 import ACCEPTABLE, MISTAKES
 from course.checks import CheckFailed
 from course.checks.nb04 import HINTS
 from course.metrics import parse
-from tests.nbgrader_cells import cells_by_role, source_notebook
+from tests.nbgrader_cells import ROOT, cells_by_role, source_notebook
 
 ASSIGNMENT = "04_elbo_derivation"
 ALL_SOLUTIONS, TESTS, POINTS = cells_by_role(ASSIGNMENT)
@@ -24,6 +25,7 @@ WRITTEN = {
     if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")
 }
 SOLUTIONS = {k: v for k, v in ALL_SOLUTIONS.items() if k not in WRITTEN}
+RUBRIC = ROOT / "autograder" / "rubrics" / f"{ASSIGNMENT}.md"
 
 
 def namespace_with(replacements: dict[str, str]) -> dict:
@@ -58,6 +60,16 @@ def test_the_written_answer_is_graded_by_hand():
     assert "Rubric for the grader" in WRITTEN["written_gap"].source
 
 
+def test_the_rubric_file_holds_the_notebooks_model_answer_and_rubric():
+    # Graders read it outside formgrader; nb04's generator writes both from one text.
+    source = WRITTEN["written_gap"].source
+    solution = source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0].strip()
+    header, body = RUBRIC.read_text().split("\n\n", 1)
+    assert body.strip() == solution
+    assert "written_gap" in header and "do not edit" in header
+    assert RUBRIC.relative_to(ROOT).as_posix() in solution
+
+
 def test_reference_solution_passes_every_cell():
     assert run_cells(namespace_with({})) == {}
 
@@ -72,6 +84,53 @@ def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
     failures = run_cells(namespace_with({mistake.target: mistake.source()}))
     assert set(failures) == set(mistake.loses)
     assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
+    for message in failures.values():  # and never blames another mistake
+        assert not [key for key, hint in HINTS.items() if key != mistake.hint and hint in message]
+
+
+TIGHT_LOSERS = [m for m in MISTAKES if "elbo_tight_at_posterior" in m.loses]
+
+
+@pytest.mark.parametrize("mistake", TIGHT_LOSERS, ids=lambda m: m.name)
+def test_the_tightness_check_names_each_mistake(mistake):
+    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
+    assert HINTS[mistake.hint] in failures["elbo_tight_at_posterior"]
+
+
+def tight_failure(function, mistakes=None) -> str:
+    """The message of `check_tight` on the visible fixture, given or without known values."""
+    from course.checks import nb04 as checks
+    from course.checks.core import expected_values
+
+    reference = expected_values("nb04")["tight"]
+    inputs = {**checks.elbo_fixture("tight"), "q_mean": np.array(reference["q_mean"]),
+              "q_log_var": np.array(reference["q_log_var"])}  # fmt: skip
+    with pytest.raises(CheckFailed) as error:
+        checks.check_tight(function, inputs, reference["log_evidence"], "here", mistakes)
+    return str(error.value)
+
+
+def test_a_sum_over_samples_is_named_without_known_values():
+    # Hidden checks on random models have no stored values: the pattern alone names it.
+    summed = next(m for m in MISTAKES if m.hint == "sum_over_samples")
+    assert HINTS["sum_over_samples"] in tight_failure(summed.function)
+
+
+def test_an_unknown_noisy_mistake_is_not_blamed_on_estimator_b():
+    half_prior = (
+        "def elbo_estimate(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"
+        "    z = q_mean + ops.exp(0.5 * q_log_var) * epsilon\n"
+        "    x_mean = ops.matmul(z, ops.transpose(W)) + b\n"
+        "    log_likelihood = -0.5 * ops.sum(\n"
+        "        ops.square((x - x_mean) / noise_std) + np.log(2 * np.pi * noise_std**2), axis=1\n"
+        "    )\n"
+        "    log_prior = -ops.sum(ops.square(z) + 0.5 * np.log(2 * np.pi), axis=1)\n"
+        "    log_q = -0.5 * ops.sum(ops.square(epsilon) + q_log_var + np.log(2 * np.pi), axis=1)\n"
+        "    return ops.mean(log_likelihood + log_prior - log_q)\n"
+    )
+    message = run_cells(namespace_with({"elbo_estimate": half_prior}))["elbo_tight_at_posterior"]
+    assert "one of the three log-densities is wrong" in message
+    assert not [key for key, hint in HINTS.items() if hint in message]
 
 
 def test_the_stub_fails_every_cell_with_a_plain_message():

@@ -39,6 +39,7 @@ def run_cells(namespace) -> dict[str, str]:
 def test_every_graded_function_has_test_cells():
     assert set(SOLUTIONS) == {"kl_divergence", "gaussian_kl"}
     assert sum(POINTS.values()) == 10
+    assert POINTS["kl_gradient"] == 1  # gradients must reach the encoder, visibly
     assert all(grade_id.startswith(("kl_", "gaussian_kl_")) for grade_id in TESTS)
 
 
@@ -63,6 +64,17 @@ def test_the_stub_fails_every_cell_with_a_plain_message():
     failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
     assert set(failures) == set(TESTS)
     assert all("not implemented yet" in message for message in failures.values())
+
+
+def test_an_absolute_value_of_the_mean_is_told_to_square_it():
+    absolute = (
+        "def kl_divergence(t_mean, t_log_var):\n"
+        "    return 0.5 * ops.sum(ops.abs(t_mean) + ops.exp(t_log_var) - 1 - t_log_var, axis=1)\n"
+    )
+    failures = run_cells(namespace_with({"kl_divergence": absolute}))
+    assert "kl_symmetry" not in failures  # |mu| is symmetric: the hint must not claim otherwise
+    assert HINTS["mean_not_squared"] in failures["kl_known_values"]
+    assert HINTS["mean_not_squared"].startswith("The KL depends on mu only through mu^2")
 
 
 def test_known_values_come_from_the_reference():

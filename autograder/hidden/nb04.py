@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.mistakes.nb04 import elbo_mistake_values
+from autograder.mistakes.nb04 import elbo_mistake_values, tight_mistake_values
 from autograder.reference import nb04 as reference
 from course.checks import nb04 as visible
 from course.checks.core import passed
@@ -86,5 +86,6 @@ def elbo_tight_random(elbo_estimate, trials=2):
         mean, covariance = reference.posterior(*model)
         inputs = {**inputs, "q_mean": mean, "q_log_var": np.log(np.diag(covariance))}
         visible.check_tight(elbo_estimate, inputs, reference.log_evidence(*model),
-                            f"of a random model ({_sizes(inputs)})")  # fmt: skip
+                            f"of a random model ({_sizes(inputs)})",
+                            tight_mistake_values(inputs))  # fmt: skip
     passed("at the true posterior of random models, every estimate equals log p(x).")

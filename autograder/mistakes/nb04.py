@@ -189,3 +189,18 @@ def elbo_mistake_values(inputs) -> dict[str, float | None]:
         repeatable = first is not None and first == _value(mistake.function, inputs)
         values[mistake.hint] = round(first, 9) if repeatable else None
     return values
+
+
+def tight_mistake_values(inputs) -> dict[str, list[float] | None]:
+    """What each known mistake gives in the tightness check, keyed by its hint.
+
+    As `course.checks.nb04.check_tight` calls it: once per row of epsilon, then on all rows
+    together. None where a mistake gives no repeatable finite number for one of the calls.
+    """
+    calls = [{**inputs, "epsilon": row[None, :]} for row in inputs["epsilon"]] + [inputs]
+    values = {}
+    for mistake in MISTAKES:
+        first = [_value(mistake.function, call) for call in calls]
+        repeatable = None not in first and first == [_value(mistake.function, c) for c in calls]
+        values[mistake.hint] = [round(v, 9) for v in first] if repeatable else None
+    return values

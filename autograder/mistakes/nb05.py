@@ -15,7 +15,7 @@ from keras import ops
 
 from autograder.mistakes import Variant
 
-KL_CELLS = ("kl_shape", "kl_known_values", "kl_symmetry", "kl_random")
+KL_VALUE_CELLS = ("kl_shape", "kl_known_values", "kl_symmetry", "kl_random")
 GAUSSIAN_KL_CELLS = ("gaussian_kl_zero", "gaussian_kl_diagonal", "gaussian_kl_full")
 
 
@@ -57,6 +57,14 @@ def kl_numpy(t_mean, t_log_var):
     t_mean = np.asarray(t_mean)
     t_log_var = np.asarray(t_log_var)
     return 0.5 * np.sum(t_mean**2 + np.exp(t_log_var) - 1 - t_log_var, axis=1)
+
+
+def kl_numpy_exp(t_mean, t_log_var):
+    return 0.5 * ops.sum(ops.square(t_mean) + np.exp(t_log_var) - 1.0 - t_log_var, axis=1)
+
+
+def kl_numpy_square(t_mean, t_log_var):
+    return 0.5 * ops.sum(np.square(t_mean) + ops.exp(t_log_var) - 1.0 - t_log_var, axis=1)
 
 
 # ----------------------------------------------------------------------- gaussian_kl mistakes
@@ -158,9 +166,11 @@ MISTAKES = (
     Variant(kl_mean_not_squared, "kl_divergence",
             ("kl_known_values", "kl_symmetry", "kl_random"), "mean_not_squared"),
     Variant(kl_sign, "kl_divergence", ("kl_known_values", "kl_random"), "kl_sign"),
-    Variant(kl_summed_over_batch, "kl_divergence", KL_CELLS, "not_per_example"),
+    Variant(kl_summed_over_batch, "kl_divergence", KL_VALUE_CELLS, "not_per_example"),
     Variant(kl_keepdims, "kl_divergence", ("kl_shape",), "keepdims"),
-    Variant(kl_numpy, "kl_divergence", ("kl_random",), "no_gradient"),
+    Variant(kl_numpy, "kl_divergence", ("kl_gradient",), "no_gradient"),
+    Variant(kl_numpy_exp, "kl_divergence", ("kl_gradient",), "numpy_part"),
+    Variant(kl_numpy_square, "kl_divergence", ("kl_gradient",), "numpy_part"),
     Variant(gaussian_kl_other_direction, "gaussian_kl",
             ("gaussian_kl_diagonal", "gaussian_kl_full"), "direction"),
     Variant(gaussian_kl_elementwise_product, "gaussian_kl",
@@ -202,8 +212,8 @@ def kl_mistake_values(inputs) -> dict[str, list[float] | None]:
     batch_size = inputs[0].shape[0]
     values = {}
     for mistake in MISTAKES:
-        if mistake.target != "kl_divergence":
-            continue
+        if mistake.target != "kl_divergence" or set(mistake.loses) <= {"kl_gradient"}:
+            continue  # a gradient mistake gives the right values
         out = _quiet_numpy(mistake.function, *tensors)
         ok = out is not None and out.size == batch_size and np.all(np.isfinite(out))
         values[mistake.hint] = [round(float(v), 6) for v in out.reshape(-1)] if ok else None

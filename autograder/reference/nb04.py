@@ -66,7 +66,7 @@ HIDDEN = {"seed": 4_2026, "data_dim": 11, "latent_dim": 4, "n_samples": 7}
 
 def references():
     """(public, private) reference values for notebook 04 (see autograder.make_references)."""
-    from autograder.mistakes.nb04 import elbo_mistake_values
+    from autograder.mistakes.nb04 import elbo_mistake_values, tight_mistake_values
     from course.checks import nb04 as checks
 
     fixed = checks.elbo_fixture("fixed_noise")
@@ -74,6 +74,7 @@ def references():
     tight = checks.elbo_fixture("tight")
     model = (tight["x"], tight["W"], tight["b"], tight["noise_std"])
     post_mean, post_cov = posterior(*model)
+    at_posterior = {**tight, "q_mean": post_mean, "q_log_var": np.log(np.diag(post_cov))}
     public = {
         "fixed_noise": {
             "expected": round(elbo_estimate(**fixed), 9),
@@ -86,6 +87,7 @@ def references():
             "q_mean": post_mean.tolist(),
             "q_log_var": np.log(np.diag(post_cov)).tolist(),
             "log_evidence": log_evidence(*model),
+            "mistakes": tight_mistake_values(at_posterior),
         },
     }
     rng = np.random.default_rng(HIDDEN["seed"])

@@ -238,24 +238,57 @@ def check_elbo_unbiased(elbo_estimate):
     passed("on average over fresh noise, elbo_estimate equals the exact ELBO.")
 
 
-def check_tight(elbo_estimate, inputs, log_evidence, where):
-    """With q the exact (diagonal) posterior, every estimate equals log p(x)."""
+def _diagnose_estimates(estimates, mistakes):
+    """The one known mistake whose estimates (one sample at a time, then all) match, if any."""
+    matches = [
+        name for name, candidate in (mistakes or {}).items()
+        if candidate is not None and len(candidate) == len(estimates)
+        and np.allclose(estimates, candidate, rtol=ELBO_RTOL, atol=ELBO_ATOL)
+    ]  # fmt: skip
+    return matches[0] if len(matches) == 1 else None
+
+
+def check_tight(elbo_estimate, inputs, log_evidence, where, mistakes=None):
+    """With q the exact (diagonal) posterior, every estimate equals log p(x).
+
+    `mistakes` maps hint keys to what each known mistake gives here: the single-sample
+    estimates, then the estimate on all samples together (None where a mistake gives none).
+    """
+    n_samples = len(inputs["epsilon"])
     estimates = [elbo_value(elbo_estimate, {**inputs, "epsilon": row[None, :]})
                  for row in inputs["epsilon"]]  # fmt: skip
     estimates.append(elbo_value(elbo_estimate, inputs))
     estimates = np.array(estimates)
     if np.allclose(estimates, log_evidence, rtol=ELBO_RTOL, atol=ELBO_ATOL):
         return
-    varies = np.ptp(estimates[:-1]) > ELBO_ATOL + ELBO_RTOL * abs(log_evidence)
-    hint = (
+    singles, together = estimates[:-1], estimates[-1]
+    varies = np.ptp(singles) > ELBO_ATOL + ELBO_RTOL * abs(log_evidence)
+    mistake = _diagnose_estimates(estimates, mistakes)
+    singles_right = np.allclose(singles, log_evidence, rtol=ELBO_RTOL, atol=ELBO_ATOL)
+    summed = n_samples * log_evidence
+    if (
+        mistake is None
+        and singles_right
+        and n_samples > 1
+        and np.isclose(together, summed, rtol=ELBO_RTOL, atol=ELBO_ATOL)
+    ):
+        mistake = "sum_over_samples"
+    noise_free = (
         "At the posterior, log p(x | z) + log p(z) - log q(z | x) = log p(x) for every z, "
-        "so the estimate cannot depend on the noise. " + HINTS["estimator_b"]
-        if varies
-        else GENERIC_HINT
+        "so the estimate cannot depend on the noise. "
     )
+    if mistake is not None:
+        hint = (noise_free if varies else "") + HINTS[mistake]
+    elif varies:
+        hint = (
+            "The single-sample estimates vary with the noise. " + noise_free
+            + "So one of the three log-densities is wrong. " + GENERIC_HINT
+        )  # fmt: skip
+    else:
+        hint = GENERIC_HINT
     fail(
         f"elbo_estimate, with q the exact posterior {where}, gave {np.round(estimates, 4)} "
-        f"(one sample at a time, then {len(inputs['epsilon'])} together); each should equal "
+        f"(one sample at a time, then {n_samples} together); each should equal "
         f"log p(x) = {log_evidence:.4f}. {hint}"
     )
 
@@ -265,5 +298,6 @@ def check_elbo_tight_at_posterior(elbo_estimate):
     reference = expected_values("nb04")["tight"]
     inputs = {**elbo_fixture("tight"), "q_mean": np.array(reference["q_mean"]),
               "q_log_var": np.array(reference["q_log_var"])}  # fmt: skip
-    check_tight(elbo_estimate, inputs, reference["log_evidence"], "of a fixed model")
+    check_tight(elbo_estimate, inputs, reference["log_evidence"], "of a fixed model",
+                reference["mistakes"])  # fmt: skip
     passed("at the true posterior, every estimate equals log p(x): the bound is tight.")

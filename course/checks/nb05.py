@@ -26,6 +26,13 @@ from course.checks.core import (
 KL_RTOL = 1e-4
 KL_ATOL = 1e-5
 
+# The gradient check compares the tape's gradients with central differences of the student's
+# own function (step GRADIENT_STEP, float32): those are accurate to better than 1e-3 here,
+# while a part of the formula the tape cannot see moves a gradient by at least 0.025.
+GRADIENT_STEP = 1e-2
+GRADIENT_RTOL = 1e-3
+GRADIENT_ATOL = 5e-3
+
 # gaussian_kl gets float64 arrays. inv or solve, det or slogdet, Cholesky factors and even
 # a float32 computation agree to about 1e-6 relative on these well-conditioned matrices.
 GAUSSIAN_KL_RTOL = 1e-5
@@ -58,12 +65,16 @@ HINTS = {
         "KL = 1/2 * sum(mu^2 + sigma^2 - 1 - log sigma^2)."
     ),
     "mean_not_squared": (
-        "The KL changes when t_mean changes sign, but it depends on mu only through mu^2 "
-        "(the prior is symmetric about 0). Did you forget to square t_mean?"
+        "The KL depends on mu only through mu^2: did you square t_mean? (The prior is "
+        "symmetric about 0, so the KL of t_mean and of -t_mean must be the same.)"
     ),
     "no_gradient": (
         "No gradient reaches t_mean or t_log_var: a NumPy function (np.exp, np.sum, ...) cuts "
         "the computation graph. Use keras.ops so that the KL can train an encoder."
+    ),
+    "numpy_part": (
+        "Part of the formula was computed with NumPy (np.exp, np.square, ...), so it is a "
+        "constant to the tape and no gradient flows through it; use keras.ops throughout."
     ),
     "not_a_number": "Return a single number: KL(q || p) for the one pair of Gaussians given.",
     "direction": (
@@ -238,6 +249,65 @@ def check_kl_symmetry(kl_divergence):
             f"for -t_mean. {HINTS['mean_not_squared']}"
         )
     passed("kl_divergence is the same for t_mean and -t_mean.")
+
+
+def _tape_gradients(kl_divergence, t_mean, t_log_var):
+    """The gradients of the summed KL with respect to (t_mean, t_log_var), from the tape.
+
+    A gradient is None where no gradient reaches that input; both are None when the result
+    is not a tensor at all (a NumPy array cannot join the tape).
+    """
+    import tensorflow as tf
+
+    mean_var, log_var_var = tf.Variable(t_mean), tf.Variable(t_log_var)
+    with tf.GradientTape() as tape:
+        values = call_student(kl_divergence, mean_var, log_var_var, what="kl_divergence")
+        total = tf.reduce_sum(values) if tf.is_tensor(values) else None
+    return [None, None] if total is None else tape.gradient(total, [mean_var, log_var_var])
+
+
+def _central_differences(kl_divergence, arrays, which):
+    """d(sum of the KL) / d(arrays[which]) by central differences, element by element."""
+    gradient = np.zeros(arrays[which].shape)
+    for index in np.ndindex(*arrays[which].shape):
+        totals = []
+        for sign in (1.0, -1.0):
+            moved = [a.copy() for a in arrays]
+            moved[which][index] += np.float32(sign * GRADIENT_STEP)
+            totals.append(np.sum(kl_result(kl_divergence, *moved)))
+        step = float(arrays[which][index] + np.float32(GRADIENT_STEP)) - float(
+            arrays[which][index] - np.float32(GRADIENT_STEP)
+        )
+        gradient[index] = (totals[0] - totals[1]) / step
+    return gradient
+
+
+def check_gradients(kl_divergence, t_mean, t_log_var, where):
+    """Gradients reach t_mean and t_log_var, and agree with the function's own slopes."""
+    gradients = _tape_gradients(kl_divergence, t_mean, t_log_var)
+    if all(g is None for g in gradients):
+        fail(f"kl_divergence {where}: {HINTS['no_gradient']}")
+    for which, (gradient, name) in enumerate(zip(gradients, ("t_mean", "t_log_var"))):
+        if gradient is None:
+            fail(
+                f"kl_divergence {where}: no gradient reaches {name}, though the KL depends on "
+                f"it. {HINTS['numpy_part']}"
+            )
+        slopes = _central_differences(kl_divergence, [t_mean, t_log_var], which)
+        tape = np.asarray(gradient, np.float64)
+        if not np.allclose(tape, slopes, rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL):
+            fail(
+                f"kl_divergence {where}: the gradient with respect to {name} is "
+                f"{np.round(tape, 3).tolist()}, but the KL itself changes at the rate "
+                f"{np.round(slopes, 3).tolist()}. {HINTS['numpy_part']}"
+            )
+
+
+def check_kl_gradient(kl_divergence):
+    """Gradients reach t_mean and t_log_var, so that the KL can train an encoder."""
+    t_mean, t_log_var = make_kl_inputs(_rng("kl-gradient"), 3, 4)
+    check_gradients(kl_divergence, t_mean, t_log_var, "on a fixed batch")
+    passed("gradients flow through kl_divergence to t_mean and t_log_var.")
 
 
 def check_kl_random(kl_divergence):
