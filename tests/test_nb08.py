@@ -75,6 +75,20 @@ def test_a_wrong_shape_is_reported_as_such():
     assert HINTS["per_example"] in failures["vlb_scalar"]
 
 
+def test_noise_shared_across_latent_dimensions_is_caught():
+    """One draw per example reused in every latent dimension passes shape and gradients only."""
+    mistake = next(m for m in MISTAKES if m.name == "sampling_one_noise_per_example")
+    failures = run_cells(namespace_with({"sampling": mistake.source()}))
+    assert set(failures) == {"sampling_statistics", "sampling_fresh_noise"}
+    assert HINTS["noise_per_dimension"] in failures["sampling_fresh_noise"]
+
+
+def test_the_grading_tests_still_submit_the_same_first_sampling_mistake():
+    """New sampling mistakes go after the first, which the end-to-end grading tests submit."""
+    first = next(m for m in MISTAKES if m.target == "sampling")
+    assert first.name == "sampling_variance_as_std"
+
+
 @pytest.mark.slow
 def test_notebook_08_reports_its_figures(executed):
     text = executed.text("08_conditional_vae")

@@ -88,7 +88,7 @@ def pathwise_on_hidden_fixture(pathwise_gradient, name):
 
 
 def pathwise_unbiased_on_fresh_noise(pathwise_gradient):
-    """500 x 20 fresh samples at random parameters (false-fail rate about 1e-6)."""
+    """500 x 20 fresh samples at random parameters (false-fail rate below 1e-6)."""
     rng = fresh_rng()
     t_mean = float(np.round(rng.uniform(-3.0, 3.0), 3))
     t_log_var = float(np.round(rng.uniform(-2.0, 1.5), 3))

@@ -40,7 +40,11 @@ def sampling_shapes(sampling):
 
 
 def sampling_statistics(sampling):
-    """10,000 samples at a random mean and log-variance (false-fail rate at most 1e-6)."""
+    """10,000 samples at a random mean and log-variance.
+
+    Together with the visible check in the same cell, a correct function fails at most
+    `visible.SAMPLING_FALSE_FAIL_RATE` (1e-6) of the time; this call has half of it.
+    """
     rng = fresh_rng()
     latent_dim = random_size(rng, 3, 8, avoid=2)
     mean = rng.uniform(-3, 3, size=latent_dim).astype(np.float32)
@@ -52,7 +56,8 @@ def sampling_statistics(sampling):
 
 
 def sampling_fresh_noise_in_model(sampling):
-    """Two predictions of the same Keras model on the same inputs differ.
+    """Two predictions of the same Keras model on the same inputs differ, in every row and
+    every latent dimension.
 
     The model's batch size is fixed, so this checks fresh noise only: a function that needs
     a static batch size loses its points in the shape check, not here.
@@ -69,9 +74,16 @@ def sampling_fresh_noise_in_model(sampling):
         first = visible.predict_quietly(model, inputs, batch_size=8)
         second = visible.predict_quietly(model, inputs, batch_size=8)
     except Exception as error:  # the student's code failed inside the model
-        fail(f"sampling failed inside a Keras model: {type(error).__name__}: {error}")
+        fail(
+            f"sampling failed inside a Keras model ({visible.short_error(error)}). "
+            f"{visible.HINTS['runs_in_model']}"
+        )
     if np.allclose(first, second):
         fail(f"sampling, inside a model: {visible.HINTS['same_noise']}")
+    if np.allclose(first, first[:1]):
+        fail(f"sampling, inside a model: {visible.HINTS['shared_noise']}")
+    if np.allclose(first, first[:, :1]):
+        fail(f"sampling, inside a model: {visible.HINTS['noise_per_dimension']}")
     passed("a model built on sampling draws fresh noise on every prediction.")
 
 

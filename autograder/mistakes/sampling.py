@@ -28,6 +28,12 @@ def sampling_variance_as_std(args):
     return t_mean + ops.exp(t_log_var) * epsilon
 
 
+def sampling_one_noise_per_example(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal((ops.shape(t_mean)[0], 1), seed=seed_generator)
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+
 def sampling_same_noise_every_call(args):
     t_mean, t_log_var = args
     epsilon = keras.random.normal(ops.shape(t_mean), seed=42)
@@ -37,6 +43,12 @@ def sampling_same_noise_every_call(args):
 def sampling_static_batch_size(args):
     t_mean, t_log_var = args
     epsilon = keras.random.normal(t_mean.shape, seed=seed_generator)
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+
+def sampling_generator_inside(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=keras.random.SeedGenerator(42))
     return t_mean + ops.exp(0.5 * t_log_var) * epsilon
 
 
@@ -73,8 +85,12 @@ def sampling_sqrt_of_variance(args):
 MISTAKES = (
     Variant(sampling_variance_as_std, "sampling",
             ("sampling_statistics", "sampling_gradients"), "variance_as_std"),
+    Variant(sampling_one_noise_per_example, "sampling",
+            ("sampling_statistics", "sampling_fresh_noise"), "noise_per_dimension"),
     Variant(sampling_same_noise_every_call, "sampling", ("sampling_fresh_noise",), "same_noise"),
     Variant(sampling_static_batch_size, "sampling", ("sampling_shape",), "static_batch"),
+    Variant(sampling_generator_inside, "sampling",
+            ("sampling_shape", "sampling_fresh_noise"), "runs_in_model"),
     Variant(sampling_numpy_std, "sampling",
             ("sampling_shape", "sampling_gradients"), "no_gradient"),
     Variant(sampling_ignores_variance, "sampling",

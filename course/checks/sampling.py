@@ -8,6 +8,9 @@ graded property; the notebooks reach them through their own module (`course.chec
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import warnings
 import zlib
 
@@ -16,9 +19,12 @@ from scipy import stats
 
 from course.checks.core import call_student, fail, passed, to_numpy
 
-# The sampling checks together wrongly fail a correct `sampling` at most once in a million
-# runs: each statistic's two-sided test gets an equal share of this false-fail rate.
+# The statistics cell wrongly fails a correct `sampling` at most once in a million runs. It
+# calls `check_statistics` twice (visible and hidden checks), so each call gets half of this
+# rate, split equally between its tests (Bonferroni): one per mean, one per variance and one
+# per pair of latent dimensions. Each test is exact for Gaussian samples.
 SAMPLING_FALSE_FAIL_RATE = 1e-6
+STATISTICS_CALLS_PER_CELL = 2
 SAMPLING_N = 10_000
 
 HINTS = {
@@ -36,16 +42,25 @@ HINTS = {
     ),
     "same_noise": (
         "Two calls with the same inputs gave the same sample. Draw fresh noise on each call: "
-        "keras.random.normal(shape, seed=seed_generator) with a keras.random.SeedGenerator, "
-        "not a fixed integer seed."
+        "keras.random.normal(shape, seed=seed_generator) with one keras.random.SeedGenerator "
+        "created once, outside the function, not a fixed integer seed."
     ),
     "shared_noise": (
         "Rows with the same mean and variance got the same sample: draw noise of shape "
         "ops.shape(t_mean), one independent draw per example and latent dimension."
     ),
+    "noise_per_dimension": (
+        "The latent dimensions of a sample are not independent: draw noise of shape "
+        "ops.shape(t_mean): one independent draw per example AND per latent dimension."
+    ),
     "static_batch": (
         "Inside a Keras model the batch size is only known at run time (t_mean.shape[0] is "
         "None). Take the noise's shape from ops.shape(t_mean) instead."
+    ),
+    "runs_in_model": (
+        "sampling must also run inside a Keras model, on symbolic tensors whose values arrive "
+        "later: use keras.ops and keras.random only, and create the SeedGenerator once, "
+        "outside the function."
     ),
     "no_gradient": (
         "Is it used at all? If so, a NumPy function applied to it (np.exp, np.asarray, ...) "
@@ -78,6 +93,23 @@ def sample(sampling, t_mean, t_log_var, what="sampling"):
     return values
 
 
+@contextlib.contextmanager
+def quiet_keras():
+    """Silence Python warnings and TensorFlow's logger (retracing notices) while Keras runs.
+
+    nbgrader gives zero to a test cell that writes anything to stderr.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def sampling_model(sampling, latent_dim, batch_size=None):
     """A Keras model that applies `sampling` to its two inputs, as a VAE does.
 
@@ -87,16 +119,37 @@ def sampling_model(sampling, latent_dim, batch_size=None):
 
     t_mean = keras.Input(shape=(latent_dim,), batch_size=batch_size)
     t_log_var = keras.Input(shape=(latent_dim,), batch_size=batch_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_keras():
         t = keras.layers.Lambda(sampling)([t_mean, t_log_var])
     return keras.Model([t_mean, t_log_var], t)
 
 
 def predict_quietly(model, inputs, batch_size):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_keras():
         return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+
+def short_error(error: Exception) -> str:
+    """`Type: message`, keeping only the highlighted part of a Keras layer's long message."""
+    message = str(error)
+    highlighted = re.search(r"\x1b\[1m(.*?)\x1b\[0m", message, flags=re.DOTALL)
+    if highlighted:
+        message = highlighted.group(1)
+    return f"{type(error).__name__}: {message.strip()}"
+
+
+def model_failure_hint(sampling, latent_dim, batch_size):
+    """Why `sampling` failed inside a model with a run-time batch size: a hint.
+
+    If it runs once the batch size is fixed, the static batch size was the problem;
+    otherwise the function cannot run on symbolic tensors at all.
+    """
+    inputs = [np.zeros((batch_size, latent_dim), np.float32) for _ in range(2)]
+    try:
+        predict_quietly(sampling_model(sampling, latent_dim, batch_size), inputs, batch_size)
+    except Exception:  # any failure of the student's code, even with a fixed batch size
+        return HINTS["runs_in_model"]
+    return HINTS["static_batch"]
 
 
 def check_sampling_shape_at_run_time(sampling, latent_dim=3, batch_sizes=(13, 1)):
@@ -117,10 +170,8 @@ def check_sampling_shape_at_run_time(sampling, latent_dim=3, batch_sizes=(13, 1)
     except AssertionError:
         raise
     except Exception as error:  # any failure of the student's code inside the model
-        fail(
-            f"sampling failed inside a Keras model ({type(error).__name__}: {error}). "
-            f"{HINTS['static_batch']}"
-        )
+        hint = model_failure_hint(sampling, latent_dim, batch_sizes[0])
+        fail(f"sampling failed inside a Keras model ({short_error(error)}). {hint}")
 
 
 def check_sampling_shape(sampling):
@@ -136,22 +187,34 @@ def check_sampling_shape(sampling):
     )
 
 
-def _thresholds(n_tests, n):
-    """z bound for sample means and chi-square bounds for sample variances."""
-    alpha = SAMPLING_FALSE_FAIL_RATE / n_tests
+def _thresholds(latent_dim, n, false_fail_rate):
+    """Bounds for the sample means (in standard errors), variance ratios and correlations.
+
+    The rate is split equally between 2 * latent_dim + latent_dim * (latent_dim - 1) / 2
+    two-sided tests, each exact for n Gaussian samples.
+    """
+    n_tests = 2 * latent_dim + latent_dim * (latent_dim - 1) // 2
+    alpha = false_fail_rate / n_tests
     z = stats.norm.isf(alpha / 2)
     low, high = stats.chi2.ppf([alpha / 2, 1 - alpha / 2], df=n - 1) / (n - 1)
-    return z, low, high
+    # For independent Gaussian columns r * sqrt((n - 2) / (1 - r^2)) follows Student's t.
+    t_bound = stats.t.isf(alpha / 2, df=n - 2)
+    r_bound = t_bound / np.sqrt(n - 2 + t_bound**2)
+    return z, low, high, r_bound
 
 
 def check_statistics(samples, mean, log_var, what="sampling"):
-    """Each column of `samples` must look like draws from N(mean, exp(log_var)).
+    """Each column of `samples` must look like independent draws from N(mean, exp(log_var)).
 
-    samples: (n, latent_dim); mean, log_var: (latent_dim,). Two tests per column
-    (mean and variance), together wrong at most `SAMPLING_FALSE_FAIL_RATE` of the time.
+    samples: (n, latent_dim); mean, log_var: (latent_dim,). Tests the mean and variance of
+    each column and the correlation of each pair of columns; together they wrongly fail a
+    correct function at most SAMPLING_FALSE_FAIL_RATE / STATISTICS_CALLS_PER_CELL of the
+    time.
     """
     n, latent_dim = samples.shape
-    z, low, high = _thresholds(2 * latent_dim, n)
+    z, low, high, r_bound = _thresholds(
+        latent_dim, n, SAMPLING_FALSE_FAIL_RATE / STATISTICS_CALLS_PER_CELL
+    )
     variance = np.exp(log_var)
     sample_mean = samples.mean(axis=0)
     sample_var = samples.var(axis=0, ddof=1)
@@ -160,21 +223,30 @@ def check_statistics(samples, mean, log_var, what="sampling"):
     bad_mean = np.abs(sample_mean - mean) > z * np.sqrt(variance / n)
     ratio = sample_var / variance
     bad_var = (ratio < low) | (ratio > high)
-    if not (bad_mean.any() or bad_var.any()):
-        return
-    detail = (f"sample means {np.round(sample_mean, 3)} for means {np.round(mean, 3)}; "
-              f"sample variances {np.round(sample_var, 3)} for variances "
-              f"{np.round(variance, 3)} (over {n} samples)")  # fmt: skip
-    guesses = {
-        "variance_as_std": variance**2,
-        "ignores_variance": np.ones_like(variance),
-        "log_var_as_std": log_var**2,
-    }
-    hint = next(
-        (HINTS[k] for k, v in guesses.items() if np.allclose(sample_var, v, rtol=0.1, atol=0.01)),
-        "Is it t_mean + exp(0.5 * t_log_var) * epsilon with epsilon ~ N(0, I)?",
-    )
-    fail(f"{what}: the samples do not follow N(t_mean, exp(t_log_var)): {detail}. {hint}")
+    if bad_mean.any() or bad_var.any():
+        detail = (f"sample means {np.round(sample_mean, 3)} for means {np.round(mean, 3)}; "
+                  f"sample variances {np.round(sample_var, 3)} for variances "
+                  f"{np.round(variance, 3)} (over {n} samples)")  # fmt: skip
+        guesses = {
+            "variance_as_std": variance**2,
+            "ignores_variance": np.ones_like(variance),
+            "log_var_as_std": log_var**2,
+        }
+        hint = next(
+            (HINTS[k] for k, v in guesses.items()
+             if np.allclose(sample_var, v, rtol=0.1, atol=0.01)),
+            "Is it t_mean + exp(0.5 * t_log_var) * epsilon with epsilon ~ N(0, I)?",
+        )  # fmt: skip
+        fail(f"{what}: the samples do not follow N(t_mean, exp(t_log_var)): {detail}. {hint}")
+    if latent_dim > 1:
+        correlation = np.corrcoef(samples, rowvar=False)[np.triu_indices(latent_dim, k=1)]
+        largest = np.max(np.abs(correlation))
+        if largest > r_bound:
+            fail(
+                f"{what}: two latent dimensions of the samples are correlated (correlation "
+                f"{largest:.3f} over {n} samples; independent dimensions stay below "
+                f"{r_bound:.3f}). {HINTS['noise_per_dimension']}"
+            )
 
 
 def check_sampling_statistics(sampling):
@@ -184,11 +256,14 @@ def check_sampling_statistics(sampling):
     t_mean = np.tile(mean, (SAMPLING_N, 1))
     t_log_var = np.tile(log_var, (SAMPLING_N, 1))
     check_statistics(sample(sampling, t_mean, t_log_var), mean, log_var)
-    passed(f"the mean and variance of {SAMPLING_N:,} samples match N(t_mean, exp(t_log_var)).")
+    passed(
+        f"the means, variances and correlations of {SAMPLING_N:,} samples match "
+        "N(t_mean, exp(t_log_var))."
+    )
 
 
 def check_sampling_fresh_noise(sampling):
-    """Every call, and every row, draws its own noise."""
+    """Every call, every row and every latent dimension draws its own noise."""
     t_mean = np.zeros((5, 3), np.float32)
     t_log_var = np.zeros((5, 3), np.float32)
     first = sample(sampling, t_mean, t_log_var)
@@ -197,7 +272,10 @@ def check_sampling_fresh_noise(sampling):
         fail(f"sampling: {HINTS['same_noise']}")
     if np.allclose(first, first[:1]):
         fail(f"sampling: {HINTS['shared_noise']}")
-    passed("each call and each row of the batch draws fresh noise.")
+    # The inputs are zeros, so `first` is the noise itself: its columns must differ.
+    if np.allclose(first, first[:, :1]):
+        fail(f"sampling: {HINTS['noise_per_dimension']}")
+    passed("each call, each row and each latent dimension draws fresh noise.")
 
 
 def sampling_gradients(sampling, t_mean, t_log_var, weights):
