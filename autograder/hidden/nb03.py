@@ -67,12 +67,14 @@ def _levels(rng):
 
 
 def shapes_and_dtypes(corrupt):
-    """Random shapes eagerly, and batches of 1 and 257 of random images inside a model."""
+    """Random shapes eagerly (the first as a NumPy array); batches of 1 and 257 in a model."""
     rng = _fresh_rng()
-    for _ in range(3):
+    for i in range(3):
         shape = _random_shape(rng)
         x = rng.uniform(0.1, 1.0, size=shape).astype(np.float32)
-        visible.check_result_shape_and_dtype(corrupt, x, _generator(_seed(rng)), *_levels(rng))
+        visible.check_result_shape_and_dtype(
+            corrupt, x, _generator(_seed(rng)), *_levels(rng), as_array=i == 0
+        )
     image_shape = (int(rng.integers(5, 33)), int(rng.integers(5, 33)))
     visible.check_shape_at_run_time(corrupt, image_shape, batch_sizes=(1, 257))
     passed("corrupt handles random shapes and run-time batch sizes.")

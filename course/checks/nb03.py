@@ -133,17 +133,18 @@ def _dtype_name(result) -> str:
         return type(result).__name__
 
 
-def corrupted(corrupt, x, generator, drop_probability=0.0, noise_std=0.0):
+def corrupted(corrupt, x, generator, drop_probability=0.0, noise_std=0.0, as_array=False):
     """Call `corrupt` on the float32 array `x`; return (its result, the result as float64).
 
-    Fails unless the result has the shape of x.
+    `corrupt` gets x as a tensor, or as the NumPy array itself if `as_array` (the notebook
+    calls it both ways). Fails unless the result has the shape of x.
     """
     import keras
 
     what = f"corrupt(x, seed_generator, drop_probability={drop_probability}, noise_std={noise_std})"
-    tensor = keras.ops.convert_to_tensor(x)
+    given = x if as_array else keras.ops.convert_to_tensor(x)
     result = call_student(
-        lambda: corrupt(tensor, generator, drop_probability=drop_probability, noise_std=noise_std),
+        lambda: corrupt(given, generator, drop_probability=drop_probability, noise_std=noise_std),
         what="corrupt",
     )
     values = to_numpy(result, "corrupt")
@@ -245,12 +246,14 @@ def short_error(error: Exception) -> str:
     return textwrap.shorten(text, 240).rstrip(" .")
 
 
-def check_result_shape_and_dtype(corrupt, x, generator, drop_probability, noise_std):
-    result, values = corrupted(corrupt, x, generator, drop_probability, noise_std)
+def check_result_shape_and_dtype(corrupt, x, generator, drop_probability, noise_std,
+                                 as_array=False):  # fmt: skip
+    result, values = corrupted(corrupt, x, generator, drop_probability, noise_std, as_array)
     dtype = _dtype_name(result)
+    given = "a float32 NumPy array" if as_array else "float32 images"
     if dtype != "float32":
         fail(
-            f"corrupt returned {dtype} for float32 images; return float32 (keras.random draws "
+            f"corrupt returned {dtype} for {given}; return float32 (keras.random draws "
             "float32 by default; np.random draws float64)."
         )
     if np.array_equal(values, x):
@@ -261,14 +264,17 @@ def check_result_shape_and_dtype(corrupt, x, generator, drop_probability, noise_
 
 
 def check_corrupt_shape_dtype(corrupt):
-    """A float32 result of x's shape, for flat or image batches and inside a model."""
-    for i, shape in enumerate(((7, 784), (5, 28, 28), (3, 28, 28, 1))):
+    """A float32 result of x's shape, for flat or image batches, NumPy arrays and in a model."""
+    # The notebook passes NumPy arrays as well as tensors: the (5, 28, 28) batch is one.
+    for i, (shape, as_array) in enumerate(
+        (((7, 784), False), ((5, 28, 28), True), ((3, 28, 28, 1), False))
+    ):
         x = bright_images(f"shape-{i}", shape[0], shape[1:])
-        check_result_shape_and_dtype(corrupt, x, seed_generator(f"shape-{i}"), 0.3, 0.1)
+        check_result_shape_and_dtype(corrupt, x, seed_generator(f"shape-{i}"), 0.3, 0.1, as_array)
     check_shape_at_run_time(corrupt)
     passed(
-        "corrupt returns float32 images of x's shape, also when the batch size is known only "
-        "at run time."
+        "corrupt returns float32 images of x's shape, for tensors and NumPy arrays, also when "
+        "the batch size is known only at run time."
     )
 
 
