@@ -92,6 +92,31 @@ def test_the_training_check_would_catch_a_model_that_cannot_learn():
         checks.check_trains(frozen)
 
 
+@pytest.mark.parametrize(
+    ("activation", "message"),
+    [("relu", r"for codes of size about 1,000 .*outside \[0, 1\]"), (None, r"outside \[0, 1\]")],
+)
+def test_the_training_check_catches_an_unbounded_output(activation, message):
+    def unbounded(code_dim=2):
+        encoder, decoder, _ = reference.build_strided_autoencoder(code_dim)
+        decoder.layers[-1].activation = keras.activations.get(activation)
+        inputs = keras.Input(shape=(28, 28, 1))
+        return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_trains(unbounded)
+
+
+def test_the_relu_output_mistake_passes_on_images_and_fails_on_large_codes():
+    """A ReLU output stays in [0, 1] on the images at the build seed: only huge codes show it."""
+    relu_output = next(m for m in MISTAKES if m.name == "build_relu_output").function
+    encoder, decoder, autoencoder = checks.build(relu_output)
+    outputs = checks.run(autoencoder, checks.make_images(checks._rng("trains"), 8), "x")
+    assert 0.0 <= outputs.min() and outputs.max() <= 1.0  # the images alone do not catch it
+    with pytest.raises(CheckFailed, match="for codes of size about"):
+        checks.check_trains(relu_output)
+
+
 def test_the_training_check_is_deterministic():
     first = checks.make_images(checks._rng("trains"), 4)
     assert np.array_equal(first, checks.make_images(checks._rng("trains"), 4))

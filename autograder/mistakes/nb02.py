@@ -183,6 +183,32 @@ def build_linear_output(code_dim=2):
     return encoder, decoder, autoencoder
 
 
+def build_relu_output(code_dim=2):
+    encoder = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(16, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv2D(8, 5, strides=2, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(code_dim),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input(shape=(code_dim,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(7 * 7 * 8, activation="relu"),
+            layers.Reshape((7, 7, 8)),
+            layers.Conv2DTranspose(16, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="relu"),
+        ]
+    )
+    inputs = keras.Input(shape=(28, 28, 1))
+    autoencoder = keras.Model(inputs, decoder(encoder(inputs)))
+    return encoder, decoder, autoencoder
+
+
 def build_separate_autoencoder(code_dim=2):
     def make_encoder():
         return keras.Sequential(
@@ -357,6 +383,32 @@ def build_leaky_relu_stride_four(code_dim=2):
     return encoder, decoder, autoencoder
 
 
+def build_hard_sigmoid_output(code_dim=2):
+    encoder = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(16, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv2D(8, 5, strides=2, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(code_dim),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input(shape=(code_dim,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(7 * 7 * 8, activation="relu"),
+            layers.Reshape((7, 7, 8)),
+            layers.Conv2DTranspose(16, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="hard_sigmoid"),
+        ]
+    )
+    inputs = keras.Input(shape=(28, 28, 1))
+    autoencoder = keras.Model(inputs, decoder(encoder(inputs)))
+    return encoder, decoder, autoencoder
+
+
 TARGET = "build_strided_autoencoder"
 
 MISTAKES = (
@@ -367,6 +419,7 @@ MISTAKES = (
     Variant(build_too_many_parameters, TARGET, (BUDGET,), "budget"),
     Variant(build_forgotten_stride, TARGET, (ENCODER_STRIDES, BUDGET), "stride_one"),
     Variant(build_linear_output, TARGET, (TRAINS,), "sigmoid"),
+    Variant(build_relu_output, TARGET, (TRAINS,), "sigmoid"),
     Variant(build_separate_autoencoder, TARGET, (TRAINS,), "not_composed"),
     Variant(build_feature_map_code, TARGET, (SHAPES,), "code_shape"),
     Variant(build_returns_autoencoder_only, TARGET, CELLS, "not_a_triple"),
@@ -377,4 +430,5 @@ ACCEPTABLE = (
     Variant(build_final_stride_one_convolution, TARGET),
     Variant(build_valid_padding_sizes_that_fit, TARGET),
     Variant(build_leaky_relu_stride_four, TARGET),
+    Variant(build_hard_sigmoid_output, TARGET),
 )

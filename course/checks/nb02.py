@@ -26,6 +26,9 @@ TRAIN_LEARNING_RATE = 3e-3
 # biases alone learn the mean image), whatever the seed; a model that cannot learn stays
 # within a percent of where it started. Asking for 5% leaves a wide margin on both sides.
 MIN_RELATIVE_DECREASE = 0.05
+# Standard-normal codes times this scale push the decoder's last layer far from zero, so that
+# an unbounded activation (relu, none) leaves [0, 1] there even when it stays inside on images.
+LARGE_CODE_SCALE = 1e3
 # autoencoder(x) and decoder(encoder(x)) run the same float32 layers: they agree to
 # rounding unless the autoencoder holds layers of its own.
 COMPOSITION_ATOL = 1e-5
@@ -285,7 +288,7 @@ def check_budget(build_strided_autoencoder):
 
 
 def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed=None):
-    """Pixel probabilities out, autoencoder = decoder(encoder(x)), and a few steps cut the loss."""
+    """Outputs in [0, 1] even for huge codes, autoencoder = decoder(encoder(x)), and training."""
     import keras
 
     encoder, decoder, autoencoder = build(build_strided_autoencoder, code_dim)
@@ -301,9 +304,18 @@ def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed
             f"the autoencoder's outputs run from {before.min():.3g} to {before.max():.3g}, "
             f"outside [0, 1]. {HINTS['sigmoid']}"
         )
-    composed = run(decoder, run(encoder, x, "encoder(x)").astype(np.float32), "decoder(codes)")
+    codes = run(encoder, x, "encoder(x)").astype(np.float32)
+    composed = run(decoder, codes, "decoder(codes)")
     if not np.allclose(before, composed, atol=COMPOSITION_ATOL):
         fail(f"autoencoder(x) differs from decoder(encoder(x)). {HINTS['not_composed']}")
+    large_codes = LARGE_CODE_SCALE * _rng("large-codes").standard_normal(codes.shape)
+    far = run(decoder, large_codes.astype(np.float32), "decoder(codes)")
+    if far.min() < 0.0 or far.max() > 1.0:
+        fail(
+            f"for codes of size about {LARGE_CODE_SCALE:,.0f} the decoder's outputs run from "
+            f"{far.min():.3g} to {far.max():.3g}, outside [0, 1]: its last activation does not "
+            f"keep pixel values between 0 and 1. {HINTS['sigmoid']}"
+        )
     first_kernel = encoder.weights[0].numpy().copy() if encoder.weights else None
 
     def train():
