@@ -1,0 +1,113 @@
+"""Hidden checks for notebook 07: fresh random inputs, shapes and weights, against the reference.
+
+Every check prints the seed it drew, so a disputed grade can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from autograder.mistakes.nb07 import nll_mistake_values, vae_mistake_values
+from autograder.reference import nb07 as reference
+from course.checks import nb07 as visible
+from course.checks.core import call_student, fail, passed
+
+PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb07.json").read_text())
+
+
+def _fresh_rng():
+    seed = secrets.randbits(32)
+    print(f"(hidden check seed: {seed})")
+    return np.random.default_rng(seed)
+
+
+def _random_size(rng, low, high, avoid):
+    size = int(rng.integers(low, high + 1))
+    return size + 1 if size == avoid else size
+
+
+def nll_shapes(gaussian_nll):
+    """Random batch sizes, among them 1, give one finite value per image."""
+    rng = _fresh_rng()
+    for batch_size in (1, _random_size(rng, 2, 200, avoid=32), _random_size(rng, 2, 40, avoid=5)):
+        visible.nll_values(gaussian_nll, visible.make_nll_inputs(rng, batch_size))
+    passed("gaussian_nll returns one value per image for random batch sizes.")
+
+
+def nll_on_random_inputs(gaussian_nll, trials=3):
+    """Random batch sizes and inputs, against the reference."""
+    rng = _fresh_rng()
+    for _ in range(trials):
+        batch_size = _random_size(rng, 2, 64, avoid=7)
+        inputs = visible.make_nll_inputs(rng, batch_size)
+        values = visible.nll_values(gaussian_nll, inputs)
+        visible.compare_nll(values, reference.gaussian_nll(*inputs), nll_mistake_values(inputs),
+                            f"on random inputs (batch {batch_size})")  # fmt: skip
+    passed("gaussian_nll matches the reference on random inputs.")
+
+
+def nll_on_hidden_fixture(gaussian_nll):
+    """A fixed batch whose values are never shown to students."""
+    spec = PRIVATE["nll_hidden_fixture"]
+    inputs = visible.make_nll_inputs(np.random.default_rng(spec["seed"]), spec["batch_size"])
+    values = visible.nll_values(gaussian_nll, inputs)
+    visible.compare_nll(values, spec["expected"], nll_mistake_values(inputs), "on a hidden batch")
+    passed("gaussian_nll matches the reference on a hidden batch.")
+
+
+def nll_gradient(gaussian_nll):
+    """Gradients reach x_mean and x_log_std with the values the density implies.
+
+    With z = (x - x_mean) / sigma: d NLL / d x_mean = -z / sigma and
+    d NLL / d x_log_std = 1 - z^2, pixel by pixel.
+    """
+    import tensorflow as tf
+
+    rng = _fresh_rng()
+    x, x_mean, x_log_std = visible.make_nll_inputs(rng, 4)
+    mean_var, log_std_var = tf.Variable(x_mean), tf.Variable(x_log_std)
+    with tf.GradientTape() as tape:
+        # Through call_student, like every check: warnings stay off stderr, errors read well.
+        value = call_student(gaussian_nll, tf.constant(x), mean_var, log_std_var,
+                             what="gaussian_nll")  # fmt: skip
+        total = tf.reduce_sum(tf.cast(tf.convert_to_tensor(value), tf.float32))
+    grad_mean, grad_log_std = tape.gradient(total, [mean_var, log_std_var])
+    if grad_mean is None or grad_log_std is None:
+        fail(f"gaussian_nll: {visible.HINTS['no_gradient']}")
+    sigma = np.exp(x_log_std.astype(np.float64))
+    z = (x - x_mean.astype(np.float64)) / sigma
+    if not np.allclose(np.asarray(grad_mean), -z / sigma, rtol=1e-3, atol=1e-3):
+        fail("gaussian_nll: its gradient with respect to x_mean is not -(x - x_mean) / sigma^2. "
+             + visible.NLL_MESSAGE)  # fmt: skip
+    if not np.allclose(np.asarray(grad_log_std), 1.0 - z**2, rtol=1e-3, atol=1e-3):
+        fail("gaussian_nll: its gradient with respect to x_log_std is not "
+             "1 - ((x - x_mean) / sigma)^2. " + visible.NLL_MESSAGE)  # fmt: skip
+    passed("gaussian_nll has the right gradients with respect to x_mean and x_log_std.")
+
+
+def vae_loss_on_random_weights(VAE, gaussian_nll):
+    """A VAE of random size and weights, on random images and noise, against the reference."""
+    rng = _fresh_rng()
+    spec = {"batch_size": _random_size(rng, 2, 40, avoid=6),
+            "latent_dim": _random_size(rng, 1, 12, avoid=3),
+            "hidden": int(rng.integers(8, 65))}  # fmt: skip
+    fixture = visible.make_vae_fixture(rng, **spec)
+    logs = visible.vae_losses(VAE, gaussian_nll, fixture)
+    visible.compare_vae(logs, reference.vae_losses(fixture), vae_mistake_values(fixture),
+                        f"with random weights (batch {spec['batch_size']}, latent "
+                        f"{spec['latent_dim']})")  # fmt: skip
+    passed("the VAE's loss matches the reference with random weights, images and noise.")
+
+
+def vae_loss_on_hidden_fixture(VAE, gaussian_nll):
+    """Fixed weights, images and noise whose loss is never shown to students."""
+    spec = PRIVATE["vae_hidden_fixture"]
+    sizes = {key: spec[key] for key in ("batch_size", "latent_dim", "hidden")}
+    fixture = visible.make_vae_fixture(np.random.default_rng(spec["seed"]), **sizes)
+    logs = visible.vae_losses(VAE, gaussian_nll, fixture)
+    visible.compare_vae(logs, spec["expected"], vae_mistake_values(fixture), "on a hidden batch")
+    passed("the VAE's loss matches the reference on a hidden batch.")
