@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
@@ -26,3 +28,55 @@ def cells_by_role(assignment: str) -> tuple[dict[str, str], dict[str, str], dict
             tests[meta["grade_id"]] = cell.source
             points[meta["grade_id"]] = meta["points"]
     return solutions, tests, points
+
+
+class GradedCells:
+    """One notebook's graded cells, run outside nbgrader in a notebook-like namespace.
+
+    names: what the notebook's own cells have imported by the time the graded cells run.
+    skip: solution cells not to run (a written answer is prose, not code).
+    then: locked code cells that run after the solutions (e.g. a model class using them).
+    hidden_seed: if given, the hidden checks draw this seed instead of a fresh one and Keras
+        is seeded, so that a check with a tiny stated false-fail rate cannot flake a test.
+    """
+
+    def __init__(self, assignment: str, names: dict, skip=(), then=(), hidden_seed=None):
+        self.assignment = assignment
+        self.hidden_seed = hidden_seed
+        solutions, self.tests, self.points = cells_by_role(assignment)
+        self.solutions = {k: v for k, v in solutions.items() if k not in skip}
+        self.names = names
+        self.then = list(then)
+
+    def namespace(self, replacements: dict[str, str] | None = None) -> dict:
+        """The solutions' namespace, with some solution cells replaced by other code."""
+        namespace = dict(self.names)
+        for grade_id, code in self.solutions.items():
+            exec((replacements or {}).get(grade_id, code), namespace)
+        for code in self.then:
+            exec(code, namespace)
+        return namespace
+
+    def run(self, namespace: dict) -> dict[str, str]:
+        """grade_id -> failure message, for each test cell that fails in `namespace`."""
+        from course.checks import CheckFailed
+
+        failures = {}
+        with self._seeded():
+            for grade_id, code in self.tests.items():
+                try:
+                    exec(code, dict(namespace))
+                except CheckFailed as error:
+                    failures[grade_id] = str(error)
+        return failures
+
+    def _seeded(self):
+        if self.hidden_seed is None:
+            return contextlib.nullcontext()
+        import keras
+
+        keras.utils.set_random_seed(0)
+        return mock.patch("secrets.randbits", lambda bits: self.hidden_seed)
+
+    def failures(self, replacements: dict[str, str] | None = None) -> dict[str, str]:
+        return self.run(self.namespace(replacements))

@@ -8,61 +8,27 @@ import numpy as np
 import pytest
 from keras import layers
 
-from autograder.mistakes.nb01 import ACCEPTABLE, MISTAKES
-from course.checks import CheckFailed
 from course.checks.nb01 import HINTS
 from course.metrics import parse
-from tests.nbgrader_cells import cells_by_role
+from tests.nbgrader_cells import GradedCells, cells_by_role
 
 SOLUTIONS, TESTS, POINTS = cells_by_role("01_autoencoder")
 
 
-def namespace_with(replacements: dict[str, str]) -> dict:
-    """A notebook-like namespace holding the solution, with some functions replaced."""
-    namespace = {"keras": keras, "layers": layers, "np": np}
-    for grade_id, code in SOLUTIONS.items():
-        exec(replacements.get(grade_id, code), namespace)
-    return namespace
-
-
-def run_cells(namespace) -> dict[str, str]:
-    """grade_id -> failure message, for each test cell that fails."""
-    failures = {}
-    for grade_id, code in TESTS.items():
-        try:
-            exec(code, dict(namespace))
-        except CheckFailed as error:
-            failures[grade_id] = str(error)
-    return failures
+# The hidden gradient check has a tiny false-fail rate on a correct answer (see
+# GRADIENT_ATTEMPTS), and a mistake such as a ReLU code layer can lose it by chance: with a
+# fixed hidden seed these tests cannot flake.
+GRADED = GradedCells(
+    "01_autoencoder", {"keras": keras, "layers": layers, "np": np}, hidden_seed=20_260_121
+)
+namespace_with = GRADED.namespace
+run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
     assert set(SOLUTIONS) == {"build_autoencoder", "pca_fit"}
     assert sum(POINTS.values()) == 13
     assert all(grade_id.split("_")[0] in {"ae", "pca"} for grade_id in TESTS)
-
-
-def test_reference_solution_passes_every_cell():
-    assert run_cells(namespace_with({})) == {}
-
-
-@pytest.mark.parametrize("variant", ACCEPTABLE, ids=lambda v: v.name)
-def test_reasonable_choices_are_accepted(variant):
-    assert run_cells(namespace_with({variant.target: variant.source()})) == {}
-
-
-@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
-def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
-    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
-    assert set(failures) == set(mistake.loses)
-    assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
-
-
-def test_the_stub_fails_every_cell_with_a_plain_message():
-    stub = "def {}(*args):\n    raise NotImplementedError()\n"
-    failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
-    assert set(failures) == set(TESTS)
-    assert all("not implemented yet" in message for message in failures.values())
 
 
 def test_a_wrong_return_value_is_reported_as_such():
@@ -73,6 +39,16 @@ def test_a_wrong_return_value_is_reported_as_such():
     failures = run_cells(namespace_with({"build_autoencoder": only_one}))
     assert set(failures) == {cell for cell in TESTS if cell.startswith("ae_")}
     assert all(HINTS["not_three_models"] in message for message in failures.values())
+
+
+def test_zero_initializers_lose_the_gradient_check_with_a_hint():
+    zeros = SOLUTIONS["build_autoencoder"].replace(
+        'activation="relu")', 'activation="relu", kernel_initializer="zeros")'
+    )
+    assert zeros != SOLUTIONS["build_autoencoder"]
+    failures = run_cells(namespace_with({"build_autoencoder": zeros}))
+    assert set(failures) == {"ae_composition"}
+    assert "Zero initializers" in failures["ae_composition"]
 
 
 def test_the_reference_architecture_is_the_solution_s():

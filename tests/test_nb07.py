@@ -9,12 +9,9 @@ import pytest
 import tensorflow as tf
 from keras import layers, ops
 
-from autograder.mistakes.nb07 import ACCEPTABLE, MISTAKES
 from course import SEED
-from course.checks import CheckFailed
-from course.checks.nb07 import HINTS
 from course.metrics import parse
-from tests.nbgrader_cells import cells_by_role, source_notebook
+from tests.nbgrader_cells import GradedCells, cells_by_role, source_notebook
 
 ASSIGNMENT = "07_frey_face_vae"
 SOLUTIONS, TESTS, POINTS = cells_by_role(ASSIGNMENT)
@@ -23,25 +20,13 @@ MODEL_CELLS = [cell.source for cell in source_notebook(ASSIGNMENT).cells
                if cell.get("id") in {"model-parts", "vae-class"}]  # fmt: skip
 
 
-def namespace_with(replacements: dict[str, str]) -> dict:
-    """A notebook-like namespace: the solutions (some replaced), then the model's cells."""
-    namespace = {"keras": keras, "ops": ops, "np": np, "tf": tf, "layers": layers, "SEED": SEED}
-    for grade_id, code in SOLUTIONS.items():
-        exec(replacements.get(grade_id, code), namespace)
-    for code in MODEL_CELLS:
-        exec(code, namespace)
-    return namespace
-
-
-def run_cells(namespace) -> dict[str, str]:
-    """grade_id -> failure message, for each test cell that fails."""
-    failures = {}
-    for grade_id, code in TESTS.items():
-        try:
-            exec(code, dict(namespace))
-        except CheckFailed as error:
-            failures[grade_id] = str(error)
-    return failures
+GRADED = GradedCells(
+    ASSIGNMENT,
+    {"keras": keras, "ops": ops, "np": np, "tf": tf, "layers": layers, "SEED": SEED},
+    then=MODEL_CELLS,
+)
+namespace_with = GRADED.namespace
+run_cells = GRADED.run
 
 
 def test_the_graded_function_has_its_test_cells():
@@ -49,29 +34,6 @@ def test_the_graded_function_has_its_test_cells():
     assert set(SOLUTIONS) == {"gaussian_nll", "kl_monte_carlo"}  # the second is not graded
     assert set(TESTS) == {"nll_shape", "nll_known_values", "nll_random", "vae_loss"}
     assert sum(POINTS.values()) == 7
-
-
-def test_reference_solution_passes_every_cell():
-    assert run_cells(namespace_with({})) == {}
-
-
-@pytest.mark.parametrize("variant", ACCEPTABLE, ids=lambda v: v.name)
-def test_reasonable_numerical_choices_are_accepted(variant):
-    assert run_cells(namespace_with({variant.target: variant.source()})) == {}
-
-
-@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
-def test_each_mistake_fails_exactly_its_cells_and_names_itself(mistake):
-    failures = run_cells(namespace_with({mistake.target: mistake.source()}))
-    assert set(failures) == set(mistake.loses)
-    assert any(HINTS[mistake.hint] in message for message in failures.values()), failures
-
-
-def test_the_stub_fails_every_cell_with_a_plain_message():
-    stub = "def {}(*args):\n    raise NotImplementedError()\n"
-    failures = run_cells(namespace_with({name: stub.format(name) for name in SOLUTIONS}))
-    assert set(failures) == set(TESTS)
-    assert all("not implemented yet" in message for message in failures.values())
 
 
 def test_the_vae_check_depends_on_the_noise_it_fixes():

@@ -60,34 +60,67 @@ def ae_activations(build_autoencoder):
     passed("the activations are right at a random size.")
 
 
+# With all-positive inputs, a freshly built network whose ReLU units in one layer are all dead
+# outputs exactly sigmoid(0) = 0.5, where this loss has all-zero gradients. At the sizes
+# `random_sizes` draws (widths down to 3, codes down to 1) a correct answer hits that about once
+# in 1,800 models (simulated), so the check fails only if it happens on GRADIENT_ATTEMPTS models
+# built afresh at new random sizes: a false fail then has a rate of about (1/1800)**3.
+GRADIENT_ATTEMPTS = 3
+FALSE_FAIL_RATE = 1e-9
+
+
+def _gradients_by_part(build_autoencoder, sizes, x, what):
+    """{"encoder": [...], "decoder": [...]}: gradients of a loss of the output, on new models."""
+    import tensorflow as tf
+
+    encoder, decoder, autoencoder = visible.build(build_autoencoder, *sizes)
+    parts = (("encoder", encoder), ("decoder", decoder))
+    for name, model in parts:
+        if model.weights and not model.trainable_weights:
+            fail(f"{what}: the {name} has no trainable weights. {visible.HINTS['frozen']}")
+    weights = [w for _, model in parts for w in model.trainable_weights]
+    with tf.GradientTape() as tape:
+        x_decoded = call_student(autoencoder, x, what=f"{what}: the autoencoder")
+        # Any loss of the output will do, and this one needs no particular output shape.
+        loss = tf.reduce_mean(tf.square(tf.cast(x_decoded, tf.float32) - 0.5))
+    gradients = tape.gradient(loss, weights)
+    found, start = {}, 0
+    for name, model in parts:
+        found[name] = gradients[start : start + len(model.trainable_weights)]
+        start += len(model.trainable_weights)
+    return found
+
+
 def ae_gradients(build_autoencoder):
     """Training the autoencoder trains the encoder and the decoder: gradients reach both."""
     import tensorflow as tf
 
     rng = _fresh_rng()
-    sizes = random_sizes(rng)
-    what = visible.describe_call(*sizes)
-    visible.check_ae_composition_at(build_autoencoder, *sizes)
-    encoder, decoder, autoencoder = visible.build(build_autoencoder, *sizes)
-    x = tf.constant(rng.random((16, sizes[0])).astype(np.float32))
-    parts = (("encoder", encoder.trainable_weights), ("decoder", decoder.trainable_weights))
-    with tf.GradientTape() as tape:
-        x_decoded = call_student(autoencoder, x, what=f"{what}: the autoencoder")
-        # Any loss of the output will do, and this one needs no particular output shape.
-        loss = tf.reduce_mean(tf.square(tf.cast(x_decoded, tf.float32) - 0.5))
-    gradients = tape.gradient(loss, [w for _, weights in parts for w in weights])
-    start = 0
-    for name, weights in parts:
-        mine = gradients[start : start + len(weights)]
-        start += len(weights)
-        if not mine or any(g is None for g in mine):
-            fail(
-                f"{what}: training the autoencoder would not train the {name}: no gradient "
-                f"reaches some of its weights. {visible.HINTS['not_composed']}"
+    visible.check_ae_composition_at(build_autoencoder, *random_sizes(rng))
+    for _ in range(GRADIENT_ATTEMPTS):
+        sizes = random_sizes(rng)
+        what = visible.describe_call(*sizes)
+        x = tf.constant(rng.random((16, sizes[0])).astype(np.float32))
+        gradients = _gradients_by_part(build_autoencoder, sizes, x, what)
+        for name, mine in gradients.items():
+            if not mine or any(g is None for g in mine):
+                fail(
+                    f"{what}: training the autoencoder would not train the {name}: no gradient "
+                    f"reaches some of its weights. {visible.HINTS['not_composed']}"
+                )
+        all_zero = [name for name, mine in gradients.items()
+                    if not any(np.any(np.asarray(g)) for g in mine)]  # fmt: skip
+        if not all_zero:
+            passed(
+                "gradients of the reconstruction loss reach every weight of the encoder and "
+                "decoder."
             )
-        if not any(np.any(np.asarray(g)) for g in mine):
-            fail(f"{what}: every gradient reaching the {name}'s weights is zero.")
-    passed("gradients of the reconstruction loss reach every weight of the encoder and decoder.")
+            return
+    fail(
+        f"on {GRADIENT_ATTEMPTS} autoencoders built at random sizes, every gradient reaching "
+        f"the {all_zero[0]}'s weights is zero (the last: {what}). Zero initializers "
+        "(kernel_initializer='zeros')? Or an activation whose gradient is always 0?"
+    )
 
 
 def ae_parameters(build_autoencoder, trials=2):

@@ -143,6 +143,22 @@ def build_forgets_output_layer(input_dim, hidden_dims, code_dim):
     return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
 
 
+def build_frozen_encoder(input_dim, hidden_dims, code_dim):
+    x = keras.Input(shape=(input_dim,))
+    h = x
+    for units in hidden_dims:
+        h = layers.Dense(units, activation="relu")(h)
+    encoder = keras.Model(x, layers.Dense(code_dim)(h))
+    encoder.trainable = False
+    z = keras.Input(shape=(code_dim,))
+    h = z
+    for units in reversed(hidden_dims):
+        h = layers.Dense(units, activation="relu")(h)
+    decoder = keras.Model(z, layers.Dense(input_dim, activation="sigmoid")(h))
+    inputs = keras.Input(shape=(input_dim,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
 # ----------------------------------------------------------------------------- pca_fit mistakes
 
 
@@ -181,6 +197,13 @@ def pca_scaled_by_singular_values(x, n_components):
     mean = np.mean(x, axis=0)
     _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
     return mean, s[:n_components, None] * vt[:n_components]
+
+
+def pca_centres_in_place(x, n_components):
+    mean = np.mean(x, axis=0)
+    x -= mean
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return mean, vt[:n_components]
 
 
 # ----------------------------------------------------------------------- acceptable variants
@@ -285,6 +308,7 @@ MISTAKES = (
     Variant(build_forgets_output_layer, "build_autoencoder",
             ("ae_shapes", "ae_mirror", "ae_activations", "ae_parameters"),
             "missing_output_layer"),
+    Variant(build_frozen_encoder, "build_autoencoder", ("ae_composition",), "frozen"),
     Variant(pca_not_centred, "pca_fit", ("pca_subspace", "pca_order"), "not_centred"),
     Variant(pca_columns_of_u, "pca_fit",
             ("pca_shapes", "pca_subspace", "pca_order"), "columns_of_u"),
@@ -293,6 +317,7 @@ MISTAKES = (
     Variant(pca_eigh_ascending, "pca_fit", ("pca_order",), "ascending"),
     Variant(pca_scaled_by_singular_values, "pca_fit",
             ("pca_orthonormal", "pca_subspace", "pca_order"), "scaled"),
+    Variant(pca_centres_in_place, "pca_fit", PCA_CELLS, "in_place"),
 )  # fmt: skip
 
 ACCEPTABLE = (
@@ -336,7 +361,8 @@ def pca_mistake_values(x, n_components) -> dict[str, float | None]:
     """The reconstruction error each `pca_fit` mistake leaves on x, keyed by its hint.
 
     The error is measured through the true mean, as the visible check measures it. None where
-    a mistake crashes or returns components of the wrong shape: such a value names no mistake.
+    a mistake crashes, returns components of the wrong shape or leaves the right error (as one
+    that changes x in place does, on its own copy of x): such a value names no mistake.
     """
     from course.checks.nb01 import reconstruction_mse
 
@@ -346,7 +372,7 @@ def pca_mistake_values(x, n_components) -> dict[str, float | None]:
         if mistake.target != "pca_fit":
             continue
         try:
-            _, components = _quietly(mistake.function, x, n_components)
+            _, components = _quietly(mistake.function, np.array(x, copy=True), n_components)
             components = np.asarray(keras.ops.convert_to_numpy(components), np.float64)
         except Exception:  # a mistake may well crash on these inputs
             values[mistake.hint] = None
@@ -355,4 +381,7 @@ def pca_mistake_values(x, n_components) -> dict[str, float | None]:
             values[mistake.hint] = None
             continue
         values[mistake.hint] = reconstruction_mse(x, mean, components)
-    return values
+    _, _, vt = np.linalg.svd(np.asarray(x, np.float64) - mean, full_matrices=False)
+    best = reconstruction_mse(x, mean, vt[:n_components])
+    return {hint: None if value is not None and np.isclose(value, best) else value
+            for hint, value in values.items()}  # fmt: skip

@@ -22,12 +22,13 @@ from course.checks.core import (
 MNIST_PIXELS = 784
 
 # Sizes the visible checks build autoencoders at: (input_dim, hidden_dims, code_dim). Hidden
-# widths differ from each other so that a decoder that does not mirror the encoder shows.
+# widths differ from each other so that a decoder that does not mirror the encoder shows, and
+# one fixture's widths are not monotone so that sorting hidden_dims shows too.
 AE_FIXTURES = {
     "mnist": (784, (256, 64), 16),
     "small": (30, (24, 12), 4),
     "one_hidden": (12, (8,), 2),
-    "three_hidden": (50, (40, 20, 10), 5),
+    "three_hidden": (50, (20, 40, 10), 5),
 }
 
 # The decoder's output must equal the autoencoder's in float32 arithmetic: the same layers run
@@ -66,8 +67,8 @@ HINTS = {
         "image of the input's size: Dense(input_dim, activation='sigmoid')."
     ),
     "code_activation": (
-        "The code layer should be linear (no activation): a ReLU there makes every negative "
-        "code coordinate 0 and throws away half of the code space."
+        "The code layer should be linear (no activation), so that a code coordinate can take "
+        "any real value: layers.Dense(code_dim)."
     ),
     "output_activation": (
         "The decoder's last layer should use a sigmoid, so that every output pixel lies in "
@@ -80,9 +81,17 @@ HINTS = {
         "`keras.Model(x, decoder(encoder(x)))`. New layers would train weights that the "
         "encoder and decoder never see."
     ),
+    "frozen": (
+        "Did you set trainable=False on the encoder or the decoder (or one of their layers)? "
+        "Training the autoencoder must train both, so leave them trainable."
+    ),
     "no_bias": (
         "Some parameters are missing: did you switch off the biases (use_bias=False)? "
         "A Dense layer from a inputs to b units has a * b weights and b biases."
+    ),
+    "in_place": (
+        "pca_fit changed x in place; compute `x - mean` into a new array (`x -= mean` would "
+        "also centre the caller's data, e.g. x_train in this notebook)."
     ),
     "not_two_arrays": "pca_fit must return two arrays: `return mean, components`.",
     "columns_of_u": (
@@ -117,6 +126,14 @@ HINTS = {
         "Sort them so that the first component has the largest variance (np.linalg.eigh, for "
         "example, returns eigenvalues in increasing order)."
     ),
+}
+
+# What a few activations would do to the code, for the message on a code layer that has one.
+CODE_ACTIVATION_EFFECTS = {
+    "relu": "A ReLU makes every negative code coordinate 0 and throws away half the code space.",
+    "sigmoid": "A sigmoid squeezes every code coordinate into (0, 1).",
+    "tanh": "A tanh squeezes every code coordinate into (-1, 1).",
+    "softmax": "A softmax makes the code coordinates positive and sum to 1.",
 }
 
 
@@ -302,9 +319,10 @@ def check_ae_activations_at(build_autoencoder, input_dim, hidden_dims, code_dim)
             fail(f"{what}: the {name} has no Dense layer. Build it from layers.Dense.")
         activations = [activation for _, activation in found]
         if activations[-1] != last:
+            effect = CODE_ACTIVATION_EFFECTS.get(activations[-1], "") if name == "encoder" else ""
             fail(
                 f"{what}: the {name}'s last Dense layer has activation '{activations[-1]}'; "
-                f"expected '{last}'. {HINTS[last_hint]}"
+                f"expected '{last}'. {HINTS[last_hint]} {effect}"
             )
         if any(activation != "relu" for activation in activations[:-1]):
             fail(
@@ -336,6 +354,14 @@ def check_ae_composition_at(build_autoencoder, input_dim, hidden_dims, code_dim)
         fail(
             f"{what}: the autoencoder's weights are not exactly the encoder's and the "
             f"decoder's. {HINTS['not_composed']}"
+        )
+    frozen = [name for name, model in (("encoder", encoder), ("decoder", decoder),
+                                       ("autoencoder", autoencoder))
+              if len(model.trainable_weights) < len(model.weights)]  # fmt: skip
+    if frozen:
+        fail(
+            f"{what}: some of the {frozen[0]}'s weights are not trainable, so training the "
+            f"autoencoder would not change them. {HINTS['frozen']}"
         )
 
 
@@ -425,7 +451,10 @@ def pca_fixture(name: str):
 def fit(pca_fit, x, n_components):
     """Call the student's `pca_fit`; return (mean, components) as float64 arrays."""
     what = f"pca_fit(x, {n_components}) with x of shape {x.shape}"
-    result = call_student(pca_fit, x, n_components, what=what)
+    x_given = x.copy()
+    result = call_student(pca_fit, x_given, n_components, what=what)
+    if not np.array_equal(x_given, x):
+        fail(f"{what}: x is not the same after the call. {HINTS['in_place']}")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         fail(f"{what} returned {type(result).__name__}. {HINTS['not_two_arrays']}")
     return to_numpy(result[0], f"{what}: mean"), to_numpy(result[1], f"{what}: components")
