@@ -5,24 +5,15 @@ Every check that draws anything prints its seed, so a disputed grade can be repr
 
 from __future__ import annotations
 
-import json
-import secrets
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values
 from autograder.mistakes.nb01 import parameter_mistake_values, pca_mistake_values
 from autograder.reference import nb01 as reference
 from course.checks import nb01 as visible
 from course.checks.core import call_student, fail, passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb01.json").read_text())
-
-
-def _fresh_rng():
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
+PRIVATE = private_values("nb01")
 
 
 def random_sizes(rng):
@@ -39,7 +30,7 @@ def random_sizes(rng):
 
 def ae_shapes(build_autoencoder, trials=3):
     """Shapes at random sizes, with a random batch size."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         visible.check_ae_shapes_at(build_autoencoder, *random_sizes(rng),
                                    batch_size=int(rng.integers(1, 40)))  # fmt: skip
@@ -48,7 +39,7 @@ def ae_shapes(build_autoencoder, trials=3):
 
 def ae_mirror(build_autoencoder, trials=3):
     """Layer widths at random sizes."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         visible.check_ae_mirror_at(build_autoencoder, *random_sizes(rng))
     passed("the decoder mirrors the encoder at random sizes.")
@@ -56,7 +47,7 @@ def ae_mirror(build_autoencoder, trials=3):
 
 def ae_activations(build_autoencoder):
     """Activations at a random size."""
-    visible.check_ae_activations_at(build_autoencoder, *random_sizes(_fresh_rng()))
+    visible.check_ae_activations_at(build_autoencoder, *random_sizes(fresh_rng()))
     passed("the activations are right at a random size.")
 
 
@@ -95,7 +86,7 @@ def ae_gradients(build_autoencoder):
     """Training the autoencoder trains the encoder and the decoder: gradients reach both."""
     import tensorflow as tf
 
-    rng = _fresh_rng()
+    rng = fresh_rng()
     visible.check_ae_composition_at(build_autoencoder, *random_sizes(rng))
     for _ in range(GRADIENT_ATTEMPTS):
         sizes = random_sizes(rng)
@@ -125,7 +116,7 @@ def ae_gradients(build_autoencoder):
 
 def ae_parameters(build_autoencoder, trials=2):
     """Parameter counts at random sizes and at a hidden size, against the reference."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     spec = PRIVATE["ae_hidden_fixture"]
     hidden = (spec["sizes"][0], tuple(spec["sizes"][1]), spec["sizes"][2])
     for sizes in [*(random_sizes(rng) for _ in range(trials)), hidden]:
@@ -153,7 +144,7 @@ def random_pca_sizes(rng):
 
 def pca_shapes(pca_fit, trials=3):
     """Shapes at random sizes."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         n_samples, n_features, n_components = random_pca_sizes(rng)
         x = visible.make_pca_inputs(rng, n_samples, n_features)
@@ -166,7 +157,7 @@ def pca_shapes(pca_fit, trials=3):
 
 def pca_orthonormal(pca_fit):
     """Orthonormal rows on random data."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     n_samples, n_features, n_components = random_pca_sizes(rng)
     x = visible.make_pca_inputs(rng, n_samples, n_features)
     _, components = visible.fit(pca_fit, x, n_components)
@@ -186,7 +177,7 @@ def _random_reference(rng):
 
 def pca_subspace(pca_fit):
     """The subspace on random data and on a hidden dataset, against the reference."""
-    x, summary = _random_reference(_fresh_rng())
+    x, summary = _random_reference(fresh_rng())
     n_components = summary["n_components"]
     mean, components = visible.fit(pca_fit, x, n_components)
     visible.compare_subspace(x, mean, components, summary, pca_mistake_values(x, n_components),
@@ -202,7 +193,7 @@ def pca_subspace(pca_fit):
 
 def pca_order(pca_fit):
     """The order of the components on random data."""
-    x, summary = _random_reference(_fresh_rng())
+    x, summary = _random_reference(fresh_rng())
     _, components = visible.fit(pca_fit, x, summary["n_components"])
     visible.compare_order(x, components, summary, f"on random data of shape {x.shape}")
     passed("the components come in decreasing order of variance on random data.")

@@ -7,16 +7,15 @@ fails a correct answer by chance.
 
 from __future__ import annotations
 
-import json
 import secrets
-from pathlib import Path
 
 import numpy as np
 
+from autograder.hidden import private_values
 from course.checks import nb02 as visible
 from course.checks.core import passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb02.json").read_text())
+PRIVATE = private_values("nb02")
 
 # Code sizes a student's builder must handle; 2 is the visible checks' own.
 OTHER_CODE_DIMS = (1, 3, 4, 5, 8, 10, 16, 32)

@@ -8,27 +8,18 @@ million) of the time, so with its visible tests a cell fails one at most twice i
 
 from __future__ import annotations
 
-import json
-import secrets
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values
 from autograder.mistakes.nb03 import mistake_values
 from autograder.reference import nb03 as reference
 from course.checks import nb03 as visible
 from course.checks.core import diagnose, fail, passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb03.json").read_text())
+PRIVATE = private_values("nb03")
 
 # At least this many pixels for each statistic, as in the visible checks.
 MIN_PIXELS = 150_000
-
-
-def _fresh_rng():
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
 
 
 def _seed(rng) -> int:
@@ -68,7 +59,7 @@ def _levels(rng):
 
 def shapes_and_dtypes(corrupt):
     """Random shapes eagerly (the first as a NumPy array); batches of 1 and 257 in a model."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for i in range(3):
         shape = _random_shape(rng)
         x = rng.uniform(0.1, 1.0, size=shape).astype(np.float32)
@@ -82,7 +73,7 @@ def shapes_and_dtypes(corrupt):
 
 def range_on_random_inputs(corrupt):
     """Strong Gaussian noise on random images of random shapes stays in [0, 1]."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(3):
         x = rng.uniform(0.0, 1.0, size=_random_shape(rng)).astype(np.float32)
         noise_std = float(rng.uniform(0.3, 2.0))
@@ -93,7 +84,7 @@ def range_on_random_inputs(corrupt):
 
 def drop_fraction_at_random_level(corrupt):
     """The fraction dropped at a random drop_probability, over a random shape."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     drop_probability = float(rng.uniform(0.05, 0.95))
     x = rng.uniform(0.1, 1.0, size=_random_shape(rng, MIN_PIXELS)).astype(np.float32)
     seed = _seed(rng)
@@ -108,7 +99,7 @@ def drop_fraction_at_random_level(corrupt):
 
 def dropped_and_kept_at_random_level(corrupt):
     """Dropped pixels read 0 and kept ones are unchanged, at a random level and shape."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     drop_probability = float(rng.uniform(0.2, 0.8))
     x = rng.uniform(0.1, 1.0, size=_random_shape(rng, 5_000)).astype(np.float32)
     seed = _seed(rng)
@@ -125,7 +116,7 @@ def noise_at_random_level(corrupt):
     The grey level stays 5 or more standard deviations from 0 and 1, so clipping touches a
     pixel with probability below 6e-7; the expected moments account for it exactly anyway.
     """
-    rng = _fresh_rng()
+    rng = fresh_rng()
     grey = float(rng.uniform(0.35, 0.65))
     noise_std = float(rng.uniform(0.02, 0.07))
     x = np.full(_random_shape(rng, MIN_PIXELS), grey, np.float32)
@@ -164,7 +155,7 @@ def combined_at_random_levels(corrupt):
     The noise is small (at most 0.01, with grey levels near 0.5), so that only the order of
     noise and masking decides the share of zeros.
     """
-    rng = _fresh_rng()
+    rng = fresh_rng()
     _combined(corrupt, rng, float(rng.uniform(0.4, 0.6)), float(rng.uniform(0.2, 0.8)),
               float(rng.uniform(0.002, 0.01)), "on random grey images")  # fmt: skip
     spec = PRIVATE["combined_hidden_fixture"]
@@ -179,7 +170,7 @@ def fresh_noise_in_model(corrupt):
     The model's batch size is fixed, so this checks fresh noise only: a function that needs
     a static batch size loses its points in the shape check, not here.
     """
-    rng = _fresh_rng()
+    rng = fresh_rng()
     x = np.repeat(rng.uniform(0.1, 1.0, size=(1, 28, 28)).astype(np.float32), 8, axis=0)
     for drop_probability, noise_std, what in ((0.5, 0.0, "masking"), (0.0, 0.1, "noise")):
         try:
@@ -203,7 +194,7 @@ def fresh_noise_in_model(corrupt):
 
 def repeatable_with_random_seed(corrupt):
     """Two SeedGenerators with a random seed agree, at random levels and shapes."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     x = rng.uniform(0.1, 1.0, size=_random_shape(rng)).astype(np.float32)
     visible.check_repeatable(corrupt, x, int(rng.integers(0, 2**31)), *_levels(rng))
     passed("corrupt repeats exactly with a random seed.")

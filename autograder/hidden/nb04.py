@@ -5,24 +5,15 @@ Every check prints the seed it drew, so a disputed grade can be reproduced exact
 
 from __future__ import annotations
 
-import json
-import secrets
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values
 from autograder.mistakes.nb04 import elbo_mistake_values, tight_mistake_values
 from autograder.reference import nb04 as reference
 from course.checks import nb04 as visible
 from course.checks.core import passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb04.json").read_text())
-
-
-def _fresh_rng():
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
+PRIVATE = private_values("nb04")
 
 
 def _random_inputs(rng, orthogonal=False, max_samples=50):
@@ -41,7 +32,7 @@ def _sizes(inputs):
 
 def elbo_on_random_inputs(elbo_estimate, trials=3):
     """Random models, sizes and noise, against the reference for the same noise."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         inputs = _random_inputs(rng)
         value = visible.elbo_value(elbo_estimate, inputs)
@@ -69,7 +60,7 @@ def elbo_unbiased_random(elbo_estimate):
 
     False-fail rate: visible.ELBO_FALSE_FAIL_RATE (a t-test on independent group averages).
     """
-    rng = _fresh_rng()
+    rng = fresh_rng()
     inputs = _random_inputs(rng)
     exact = reference.exact_elbo(**{k: v for k, v in inputs.items() if k != "epsilon"})
     estimates = visible.group_estimates(elbo_estimate, inputs, rng)
@@ -79,7 +70,7 @@ def elbo_unbiased_random(elbo_estimate):
 
 def elbo_tight_random(elbo_estimate, trials=2):
     """Random models whose posterior is diagonal: at q = posterior, every estimate is log p(x)."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         inputs = _random_inputs(rng, orthogonal=True, max_samples=8)
         model = (inputs["x"], inputs["W"], inputs["b"], inputs["noise_std"])

@@ -5,29 +5,20 @@ Every check prints the seed it drew, so a disputed grade can be reproduced exact
 
 from __future__ import annotations
 
-import json
-import secrets
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values
 from autograder.mistakes.nb05 import gaussian_kl_mistake_values, kl_mistake_values
 from autograder.reference import nb05 as reference
 from course.checks import nb05 as visible
 from course.checks.core import fail, passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb05.json").read_text())
-
-
-def _fresh_rng():
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
+PRIVATE = private_values("nb05")
 
 
 def kl_shapes(kl_divergence, trials=3):
     """Random batch and latent sizes: always one value per example."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         batch_size, latent_dim = int(rng.integers(1, 300)), int(rng.integers(1, 40))
         t_mean, t_log_var = visible.make_kl_inputs(rng, batch_size, latent_dim)
@@ -42,7 +33,7 @@ def kl_shapes(kl_divergence, trials=3):
 
 def kl_on_random_inputs(kl_divergence, trials=3):
     """Random batch and latent sizes, against the reference."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         batch_size, latent_dim = int(rng.integers(2, 200)), int(rng.integers(2, 33))
         inputs = visible.make_kl_inputs(rng, batch_size, latent_dim)
@@ -69,7 +60,7 @@ def kl_on_hidden_fixture(kl_divergence):
 
 def kl_gradient(kl_divergence, trials=2):
     """Random batch and latent sizes: gradients reach both inputs and match the KL's slopes."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         batch_size, latent_dim = int(rng.integers(1, 7)), int(rng.integers(1, 6))
         t_mean, t_log_var = visible.make_kl_inputs(rng, batch_size, latent_dim)
@@ -84,7 +75,7 @@ def kl_gradient(kl_divergence, trials=2):
 
 def gaussian_kl_diagonal_random(gaussian_kl, trials=3):
     """Random diagonal q against N(0, I): the closed form of the first exercise."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         dim = int(rng.integers(2, 12))
         t_mean, t_log_var = visible.make_kl_inputs(rng, 1, dim)
@@ -102,7 +93,7 @@ def gaussian_kl_diagonal_random(gaussian_kl, trials=3):
 
 def gaussian_kl_random(gaussian_kl, trials=4):
     """Random full covariances in random dimensions, both directions."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
         dim = int(rng.integers(1, 11))
         pair = visible.make_gaussian_pair(rng, dim)

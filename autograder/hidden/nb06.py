@@ -7,14 +7,10 @@ re-exported here under the same names.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values, random_size
 from autograder.hidden.sampling import (
-    fresh_rng,
-    random_size,
     sampling_fresh_noise_in_model,
     sampling_gradients,
     sampling_shapes,
@@ -25,7 +21,7 @@ from autograder.reference import nb06 as reference
 from course.checks import nb06 as visible
 from course.checks.core import passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb06.json").read_text())
+PRIVATE = private_values("nb06")
 
 __all__ = [
     "pathwise_on_hidden_fixture",

@@ -5,44 +5,30 @@ Every check prints the seed it drew, so a disputed grade can be reproduced exact
 
 from __future__ import annotations
 
-import json
-import secrets
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values, random_size
 from autograder.mistakes.nb07 import nll_mistake_values, vae_mistake_values
 from autograder.reference import nb07 as reference
 from course.checks import nb07 as visible
 from course.checks.core import call_student, fail, passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb07.json").read_text())
-
-
-def _fresh_rng():
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
-
-
-def _random_size(rng, low, high, avoid):
-    size = int(rng.integers(low, high + 1))
-    return size + 1 if size == avoid else size
+PRIVATE = private_values("nb07")
 
 
 def nll_shapes(gaussian_nll):
     """Random batch sizes, among them 1, give one finite value per image."""
-    rng = _fresh_rng()
-    for batch_size in (1, _random_size(rng, 2, 200, avoid=32), _random_size(rng, 2, 40, avoid=5)):
+    rng = fresh_rng()
+    for batch_size in (1, random_size(rng, 2, 200, avoid=32), random_size(rng, 2, 40, avoid=5)):
         visible.nll_values(gaussian_nll, visible.make_nll_inputs(rng, batch_size))
     passed("gaussian_nll returns one value per image for random batch sizes.")
 
 
 def nll_on_random_inputs(gaussian_nll, trials=3):
     """Random batch sizes and inputs, against the reference."""
-    rng = _fresh_rng()
+    rng = fresh_rng()
     for _ in range(trials):
-        batch_size = _random_size(rng, 2, 64, avoid=7)
+        batch_size = random_size(rng, 2, 64, avoid=7)
         inputs = visible.make_nll_inputs(rng, batch_size)
         values = visible.nll_values(gaussian_nll, inputs)
         visible.compare_nll(values, reference.gaussian_nll(*inputs), nll_mistake_values(inputs),
@@ -67,7 +53,7 @@ def nll_gradient(gaussian_nll):
     """
     import tensorflow as tf
 
-    rng = _fresh_rng()
+    rng = fresh_rng()
     x, x_mean, x_log_std = visible.make_nll_inputs(rng, 4)
     mean_var, log_std_var = tf.Variable(x_mean), tf.Variable(x_log_std)
     with tf.GradientTape() as tape:
@@ -91,9 +77,9 @@ def nll_gradient(gaussian_nll):
 
 def vae_loss_on_random_weights(VAE, gaussian_nll):
     """A VAE of random size and weights, on random images and noise, against the reference."""
-    rng = _fresh_rng()
-    spec = {"batch_size": _random_size(rng, 2, 40, avoid=6),
-            "latent_dim": _random_size(rng, 1, 12, avoid=3),
+    rng = fresh_rng()
+    spec = {"batch_size": random_size(rng, 2, 40, avoid=6),
+            "latent_dim": random_size(rng, 1, 12, avoid=3),
             "hidden": int(rng.integers(8, 65))}  # fmt: skip
     fixture = visible.make_vae_fixture(rng, **spec)
     logs = visible.vae_losses(VAE, gaussian_nll, fixture)

@@ -7,14 +7,10 @@ re-exported here under the same names.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, private_values, random_size
 from autograder.hidden.sampling import (
-    fresh_rng,
-    random_size,
     sampling_fresh_noise_in_model,
     sampling_gradients,
     sampling_shapes,
@@ -25,7 +21,7 @@ from autograder.reference import nb08 as reference
 from course.checks import nb08 as visible
 from course.checks.core import call_student, fail, passed
 
-PRIVATE = json.loads((Path(__file__).parent.parent / "references" / "nb08.json").read_text())
+PRIVATE = private_values("nb08")
 
 __all__ = [
     "sampling_fresh_noise_in_model",

@@ -7,25 +7,11 @@ and `autograder.hidden.nb08`, which re-export them.
 
 from __future__ import annotations
 
-import secrets
-
 import numpy as np
 
+from autograder.hidden import fresh_rng, random_size
 from course.checks import sampling as visible
 from course.checks.core import fail, passed
-
-
-def fresh_rng():
-    """A generator with a new seed, printed so that the check can be rerun exactly."""
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
-
-
-def random_size(rng, low, high, avoid):
-    """An integer in [low, high], never `avoid` (the size the notebook itself uses)."""
-    size = int(rng.integers(low, high + 1))
-    return size + 1 if size == avoid else size
 
 
 def sampling_shapes(sampling):

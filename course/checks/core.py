@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import zlib
 from importlib import resources
 
 import numpy as np
@@ -70,3 +71,8 @@ def diagnose(value: float, candidates: dict[str, float | None], rtol: float, ato
         and abs(value - candidate) <= atol + rtol * abs(candidate)
     ]  # fmt: skip
     return matches[0] if len(matches) == 1 else None
+
+
+def fixed_rng(name: str, seed: int | None = None) -> np.random.Generator:
+    """A generator seeded from a check's name, so each visible fixture is fixed and its own."""
+    return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)

@@ -6,8 +6,6 @@ cell, so a mistake costs the points of the property it breaks and no more.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from course.checks.core import (
@@ -15,6 +13,7 @@ from course.checks.core import (
     diagnose,
     expected_values,
     fail,
+    fixed_rng,
     passed,
     to_numpy,
 )
@@ -137,10 +136,6 @@ CODE_ACTIVATION_EFFECTS = {
 }
 
 
-def _rng(name: str, seed: int | None = None) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)
-
-
 # ----------------------------------------------------------------------- build_autoencoder
 
 
@@ -198,7 +193,7 @@ def check_ae_shapes_at(build_autoencoder, input_dim, hidden_dims, code_dim, batc
     """Encoder, decoder and autoencoder map batches between the right widths."""
     encoder, decoder, autoencoder = build(build_autoencoder, input_dim, hidden_dims, code_dim)
     what = describe_call(input_dim, hidden_dims, code_dim)
-    rng = _rng(f"shapes-{input_dim}-{code_dim}")
+    rng = fixed_rng(f"shapes-{input_dim}-{code_dim}")
     x = rng.random((batch_size, input_dim)).astype(np.float32)
     z = rng.normal(size=(batch_size, code_dim)).astype(np.float32)
     for name, model, inputs, width in (
@@ -342,7 +337,7 @@ def check_ae_composition_at(build_autoencoder, input_dim, hidden_dims, code_dim)
     """autoencoder(x) is decoder(encoder(x)) and owns exactly their weights."""
     encoder, decoder, autoencoder = build(build_autoencoder, input_dim, hidden_dims, code_dim)
     what = describe_call(input_dim, hidden_dims, code_dim)
-    x = _rng(f"composition-{input_dim}").random((6, input_dim)).astype(np.float32)
+    x = fixed_rng(f"composition-{input_dim}").random((6, input_dim)).astype(np.float32)
     direct = output_of(autoencoder, x, "autoencoder", what)
     two_step = output_of(decoder, output_of(encoder, x, "encoder", what).astype(np.float32),
                          "decoder", what)  # fmt: skip
@@ -445,7 +440,7 @@ def make_pca_inputs(rng, n_samples, n_features):
 def pca_fixture(name: str):
     """(x, n_components) of the visible check `name` (see `PCA_FIXTURES`)."""
     n_samples, n_features, n_components = PCA_FIXTURES[name]
-    return make_pca_inputs(_rng(f"pca-{name}"), n_samples, n_features), n_components
+    return make_pca_inputs(fixed_rng(f"pca-{name}"), n_samples, n_features), n_components
 
 
 def fit(pca_fit, x, n_components):
@@ -480,7 +475,7 @@ def shape_problem(mean, components, x, n_components):
 def check_pca_shapes(pca_fit):
     """mean: (n_features,); components: (n_components, n_features)."""
     for n_samples, n_features, n_components in PCA_SHAPE_SIZES:
-        x = make_pca_inputs(_rng(f"pca-shapes-{n_features}"), n_samples, n_features)
+        x = make_pca_inputs(fixed_rng(f"pca-shapes-{n_features}"), n_samples, n_features)
         mean, components = fit(pca_fit, x, n_components)
         problem = shape_problem(mean, components, x, n_components)
         if problem:

@@ -8,11 +8,10 @@ builds the student's models afresh (with a fixed seed), so the checks can run in
 from __future__ import annotations
 
 import warnings
-import zlib
 
 import numpy as np
 
-from course.checks.core import call_student, expected_values, fail, passed, to_numpy
+from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
 
 IMAGE_SHAPE = (28, 28, 1)
 CODE_DIM = 2
@@ -85,10 +84,6 @@ HINTS = {
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _rng(name: str, seed: int | None = None) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)
 
 
 def make_images(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -187,7 +182,7 @@ def parameter_count(autoencoder) -> int:
 def check_shapes(build_strided_autoencoder, code_dim: int = CODE_DIM):
     """encoder: (n, 28, 28, 1) -> (n, code_dim); decoder and autoencoder give (n, 28, 28, 1)."""
     encoder, decoder, autoencoder = build(build_strided_autoencoder, code_dim)
-    rng = _rng(f"shapes-{code_dim}")
+    rng = fixed_rng(f"shapes-{code_dim}")
     for n in (5, 1):
         x = make_images(rng, n)
         codes = run(encoder, x, "encoder(x)")
@@ -292,7 +287,7 @@ def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed
     import keras
 
     encoder, decoder, autoencoder = build(build_strided_autoencoder, code_dim)
-    x = make_images(_rng("trains", batch_seed), TRAIN_BATCH_SIZE)
+    x = make_images(fixed_rng("trains", batch_seed), TRAIN_BATCH_SIZE)
     before = run(autoencoder, x, "autoencoder(x)")
     if before.shape != x.shape:
         fail(
@@ -308,7 +303,7 @@ def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed
     composed = run(decoder, codes, "decoder(codes)")
     if not np.allclose(before, composed, atol=COMPOSITION_ATOL):
         fail(f"autoencoder(x) differs from decoder(encoder(x)). {HINTS['not_composed']}")
-    large_codes = LARGE_CODE_SCALE * _rng("large-codes").standard_normal(codes.shape)
+    large_codes = LARGE_CODE_SCALE * fixed_rng("large-codes").standard_normal(codes.shape)
     far = run(decoder, large_codes.astype(np.float32), "decoder(codes)")
     if far.min() < 0.0 or far.max() > 1.0:
         fail(

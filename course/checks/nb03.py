@@ -22,6 +22,7 @@ from course.checks.core import (
     diagnose,
     expected_values,
     fail,
+    fixed_rng,
     passed,
     to_numpy,
 )
@@ -103,10 +104,6 @@ HINTS = {
 }
 
 
-def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
 def seed_generator(name: str):
     """A keras.random.SeedGenerator whose seed is fixed by `name`, so checks repeat exactly."""
     import keras
@@ -116,7 +113,7 @@ def seed_generator(name: str):
 
 def bright_images(name: str, n_images: int = N_IMAGES, shape=IMAGE_SHAPE) -> np.ndarray:
     """Images with every pixel in [0.1, 1], so a pixel that reads 0 was dropped."""
-    return _rng(name).uniform(0.1, 1.0, size=(n_images, *shape)).astype(np.float32)
+    return fixed_rng(name).uniform(0.1, 1.0, size=(n_images, *shape)).astype(np.float32)
 
 
 def grey_images(grey: float, n_images: int = N_IMAGES, shape=IMAGE_SHAPE) -> np.ndarray:
@@ -216,7 +213,7 @@ def predict_quietly(model, x, batch_size):
 
 def check_shape_at_run_time(corrupt, shape=IMAGE_SHAPE, batch_sizes=(13, 1)):
     """Inside a Keras model, where the batch size is unknown until data arrives."""
-    rng = _rng("run-time-shape")
+    rng = fixed_rng("run-time-shape")
     try:
         model = corrupting_model(corrupt, 0.3, 0.1, shape)
         for batch_size in batch_sizes:
@@ -292,7 +289,7 @@ def check_in_range(values, noise_std):
 
 def check_corrupt_range(corrupt):
     """Gaussian noise, however strong, leaves the pixels in [0, 1]."""
-    x = _rng("range").uniform(0.0, 1.0, size=(N_IMAGES, *IMAGE_SHAPE)).astype(np.float32)
+    x = fixed_rng("range").uniform(0.0, 1.0, size=(N_IMAGES, *IMAGE_SHAPE)).astype(np.float32)
     _, values = corrupted(corrupt, x, seed_generator("range"), 0.0, RANGE_NOISE_STD)
     if np.allclose(values, x):
         fail(f"corrupt added no noise with noise_std={RANGE_NOISE_STD}.")

@@ -8,8 +8,6 @@ it breaks and no more.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 from scipy import stats
 
@@ -19,6 +17,7 @@ from course.checks.core import (
     diagnose,
     expected_values,
     fail,
+    fixed_rng,
     passed,
     to_numpy,
 )
@@ -93,10 +92,6 @@ GENERIC_HINT = (
 )
 
 
-def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
 def make_model(rng, data_dim, latent_dim, orthogonal=False):
     """Decoder weights W (data_dim, latent_dim) and bias b (data_dim,), float64.
 
@@ -139,7 +134,7 @@ ELBO_FIXTURES = {
 
 def elbo_fixture(name: str) -> dict:
     """The fixed inputs of the visible check `name` (see `ELBO_FIXTURES`)."""
-    return make_elbo_inputs(_rng(f"elbo-{name}"), **ELBO_FIXTURES[name])
+    return make_elbo_inputs(fixed_rng(f"elbo-{name}"), **ELBO_FIXTURES[name])
 
 
 def elbo_result(elbo_estimate, inputs, what="elbo_estimate"):
@@ -233,7 +228,7 @@ def check_unbiased(estimates, exact, where):
 def check_elbo_unbiased(elbo_estimate):
     """The average over fresh noise matches the exact ELBO (closed form for this model)."""
     exact = expected_values("nb04")["unbiased"]["exact_elbo"]
-    estimates = group_estimates(elbo_estimate, elbo_fixture("unbiased"), _rng("elbo-groups"))
+    estimates = group_estimates(elbo_estimate, elbo_fixture("unbiased"), fixed_rng("elbo-groups"))
     check_unbiased(estimates, exact, "on a fixed model")
     passed("on average over fresh noise, elbo_estimate equals the exact ELBO.")
 

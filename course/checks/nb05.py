@@ -6,8 +6,6 @@ cell, so a mistake costs the points of the property it breaks and no more.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from course.checks.core import (
@@ -15,6 +13,7 @@ from course.checks.core import (
     diagnose,
     expected_values,
     fail,
+    fixed_rng,
     passed,
     to_numpy,
 )
@@ -103,10 +102,6 @@ HINTS = {
 }
 
 
-def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
 # ----------------------------------------------------------------------------- kl_divergence
 
 
@@ -135,7 +130,7 @@ KL_RANDOM_FIXTURE = {"batch_size": 8, "latent_dim": 5}
 
 
 def random_fixture():
-    return make_kl_inputs(_rng("kl-random"), **KL_RANDOM_FIXTURE)
+    return make_kl_inputs(fixed_rng("kl-random"), **KL_RANDOM_FIXTURE)
 
 
 def _as_tensors(arrays):
@@ -202,7 +197,7 @@ def compare_kl(values, expected, mistakes, where, generic):
 
 def check_kl_shape(kl_divergence):
     """One KL per example: shape (batch_size,) for several batch and latent sizes."""
-    rng = _rng("kl-shape")
+    rng = fixed_rng("kl-shape")
     for batch_size, latent_dim in ((7, 3), (1, 5), (4, 1)):
         t_mean, t_log_var = make_kl_inputs(rng, batch_size, latent_dim)
         values = kl_result(kl_divergence, t_mean, t_log_var)
@@ -240,7 +235,7 @@ def check_kl_known_values(kl_divergence):
 
 def check_kl_symmetry(kl_divergence):
     """KL(N(mu, sigma^2) || N(0, 1)) does not change when mu changes sign."""
-    t_mean, t_log_var = make_kl_inputs(_rng("kl-symmetry"), 6, 4)
+    t_mean, t_log_var = make_kl_inputs(fixed_rng("kl-symmetry"), 6, 4)
     values = kl_values(kl_divergence, t_mean, t_log_var)
     mirrored = kl_values(kl_divergence, -t_mean, t_log_var)
     if not _close(values, mirrored):
@@ -305,7 +300,7 @@ def check_gradients(kl_divergence, t_mean, t_log_var, where):
 
 def check_kl_gradient(kl_divergence):
     """Gradients reach t_mean and t_log_var, so that the KL can train an encoder."""
-    t_mean, t_log_var = make_kl_inputs(_rng("kl-gradient"), 3, 4)
+    t_mean, t_log_var = make_kl_inputs(fixed_rng("kl-gradient"), 3, 4)
     check_gradients(kl_divergence, t_mean, t_log_var, "on a fixed batch")
     passed("gradients flow through kl_divergence to t_mean and t_log_var.")
 
@@ -339,7 +334,7 @@ def make_gaussian_pair(rng, dim):
 
 def diagonal_fixture():
     """Three (mean_q, cov_q, mean_p, cov_p) with q = N(mu, diag(sigma^2)) and p = N(0, I)."""
-    rng = _rng("gaussian-kl-diagonal")
+    rng = fixed_rng("gaussian-kl-diagonal")
     cases = []
     for dim in (1, 3, 4):
         t_mean, t_log_var = make_kl_inputs(rng, 1, dim)
@@ -354,7 +349,7 @@ GAUSSIAN_KL_FULL_DIMS = (2, 3, 5)
 
 def full_fixture():
     """Three pairs of Gaussians with full covariances, in 2, 3 and 5 dimensions."""
-    rng = _rng("gaussian-kl-full")
+    rng = fixed_rng("gaussian-kl-full")
     return [make_gaussian_pair(rng, dim) for dim in GAUSSIAN_KL_FULL_DIMS]
 
 
@@ -388,7 +383,7 @@ GENERAL_FORMULA = (
 
 def zero_fixture():
     """(mean, cov, mean, cov): one 4-D Gaussian with a full covariance, twice."""
-    mean, cov, _, _ = make_gaussian_pair(_rng("gaussian-kl-zero"), 4)
+    mean, cov, _, _ = make_gaussian_pair(fixed_rng("gaussian-kl-zero"), 4)
     return mean, cov, mean, cov
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from course.checks.core import call_student, expected_values, fail, passed, to_numpy
+from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
 from course.checks.sampling import HINTS as SAMPLING_HINTS
 from course.checks.sampling import (
     check_sampling_fresh_noise,
     check_sampling_gradients,
     check_sampling_shape,
     check_sampling_statistics,
-    fixed_rng,
 )
 
 __all__ = [

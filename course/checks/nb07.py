@@ -7,11 +7,10 @@ cell, so a mistake costs the points of the property it breaks and no more.
 from __future__ import annotations
 
 import warnings
-import zlib
 
 import numpy as np
 
-from course.checks.core import call_student, expected_values, fail, passed, to_numpy
+from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
 
 IMAGE_SHAPE = (28, 20)
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
@@ -76,10 +75,6 @@ NLL_MESSAGE = (
 )
 
 
-def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
 # ----------------------------------------------------------------------------- fixtures
 
 
@@ -103,7 +98,7 @@ def known_nll_inputs():
     2. x = x_mean and sigma = 0.5: each pixel gives log(0.5) + 0.5 * log(2 pi).
     3. |x - x_mean| = sigma = 0.1: each pixel gives 0.5 + log(0.1) + 0.5 * log(2 pi).
     """
-    rng = _rng("nll-known")
+    rng = fixed_rng("nll-known")
     shape = (3, *IMAGE_SHAPE)
     x_mean = rng.uniform(0.2, 0.8, size=shape)
     x_log_std = np.zeros(shape)
@@ -123,7 +118,7 @@ KNOWN_CASES = (
 
 def nll_fixture():
     """The fixed random inputs of the visible check on random inputs (7 images)."""
-    return make_nll_inputs(_rng("nll-random"), 7)
+    return make_nll_inputs(fixed_rng("nll-random"), 7)
 
 
 # ----------------------------------------------------------------------------- gaussian_nll
@@ -187,7 +182,7 @@ def compare_nll(values, expected, mistakes, where):
 
 def check_nll_shape(gaussian_nll):
     """One finite value per image, also for a batch of one."""
-    rng = _rng("nll-shape")
+    rng = fixed_rng("nll-shape")
     for batch_size in (5, 1):
         nll_values(gaussian_nll, make_nll_inputs(rng, batch_size))
     passed("gaussian_nll returns one finite value per image, shape (batch_size,).")
@@ -248,7 +243,7 @@ def make_vae_fixture(rng, batch_size, latent_dim, hidden):
 
 def vae_fixture():
     """The fixed weights, images and noise of the visible VAE check."""
-    return make_vae_fixture(_rng("vae-loss"), **VAE_FIXTURE)
+    return make_vae_fixture(fixed_rng("vae-loss"), **VAE_FIXTURE)
 
 
 def fixture_models(fixture):

@@ -12,12 +12,11 @@ import contextlib
 import logging
 import re
 import warnings
-import zlib
 
 import numpy as np
 from scipy import stats
 
-from course.checks.core import call_student, fail, passed, to_numpy
+from course.checks.core import call_student, fail, fixed_rng, passed, to_numpy
 
 # The statistics cell wrongly fails a correct `sampling` at most once in a million runs. It
 # calls `check_statistics` twice (visible and hidden checks), so each call gets half of this
@@ -67,11 +66,6 @@ HINTS = {
         "cuts the computation graph: use keras.ops so that backpropagation reaches it."
     ),
 }
-
-
-def fixed_rng(name: str, seed: int | None = None) -> np.random.Generator:
-    """A generator seeded from a check's name, so each visible fixture is fixed and its own."""
-    return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)
 
 
 def as_tensors(arrays):
