@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import warnings
 import zlib
 from importlib import resources
@@ -34,15 +36,35 @@ def to_numpy(value, what: str) -> np.ndarray:
         fail(f"{what} returned {type(value).__name__}, which is not a tensor or an array: {error}")
 
 
-def call_student(function, *args, what: str):
-    """Call a student's function, turning an exception into a readable failure.
+@contextlib.contextmanager
+def quiet_keras():
+    """Silence Python warnings and TensorFlow's logger (retracing notices) while code runs.
 
-    Warnings are silenced: nbgrader gives zero to a test cell that writes anything to
-    stderr, and a harmless warning must not cost a student their points.
+    nbgrader gives zero to a test cell that writes anything to stderr, and a harmless
+    warning must not cost a student their points.
     """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def predict_quietly(model, inputs, batch_size):
+    """`model.predict` without progress bars, warnings or TensorFlow log lines."""
+    with quiet_keras():
+        return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+
+def call_student(function, *args, what: str):
+    """Call a student's function quietly (see `quiet_keras`), turning an exception into a
+    readable failure."""
+    try:
+        with quiet_keras():
             return function(*args)
     except NotImplementedError:
         fail(

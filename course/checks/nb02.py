@@ -7,11 +7,17 @@ builds the student's models afresh (with a fixed seed), so the checks can run in
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
+from course.checks.core import (
+    call_student,
+    expected_values,
+    fail,
+    fixed_rng,
+    passed,
+    quiet_keras,
+    to_numpy,
+)
 
 IMAGE_SHAPE = (28, 28, 1)
 CODE_DIM = 2
@@ -319,8 +325,7 @@ def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed
         )
         # One epoch over the batch repeated: TRAIN_STEPS steps on the same 64 images.
         repeated = np.tile(x, (TRAIN_STEPS, 1, 1, 1))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_keras():
             autoencoder.fit(repeated, repeated, batch_size=TRAIN_BATCH_SIZE, epochs=1,
                             shuffle=False, verbose=0)  # fmt: skip
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-import warnings
 import zlib
 
 import numpy as np
@@ -24,6 +23,8 @@ from course.checks.core import (
     fail,
     fixed_rng,
     passed,
+    predict_quietly,
+    quiet_keras,
     to_numpy,
 )
 
@@ -200,15 +201,8 @@ def corrupting_model(corrupt, drop_probability, noise_std, shape=IMAGE_SHAPE, ba
                            noise_std=noise_std)  # fmt: skip
 
     inputs = keras.Input(shape=shape, batch_size=batch_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_keras():
         return keras.Model(inputs, Corrupting()(inputs))
-
-
-def predict_quietly(model, x, batch_size):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.predict(x, batch_size=batch_size, verbose=0)
 
 
 def check_shape_at_run_time(corrupt, shape=IMAGE_SHAPE, batch_sizes=(13, 1)):

@@ -6,11 +6,17 @@ cell, so a mistake costs the points of the property it breaks and no more.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
+from course.checks.core import (
+    call_student,
+    expected_values,
+    fail,
+    fixed_rng,
+    passed,
+    quiet_keras,
+    to_numpy,
+)
 
 IMAGE_SHAPE = (28, 20)
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
@@ -306,8 +312,7 @@ def vae_losses(VAE, gaussian_nll, fixture, what="the VAE"):
         fail(f"gaussian_nll returned shape {result.shape} for {len(x)} images. "
              f"{HINTS['both_axes']}")  # fmt: skip
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_keras():
             vae = VAE(*fixture_models(fixture))
             vae.sampling = fixed_noise_layer(fixture["epsilon"])
             vae.compile(optimizer=keras.optimizers.Adam(), jit_compile=False)

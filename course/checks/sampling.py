@@ -8,15 +8,20 @@ graded property; the notebooks reach them through their own module (`course.chec
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
-import warnings
 
 import numpy as np
 from scipy import stats
 
-from course.checks.core import call_student, fail, fixed_rng, passed, to_numpy
+from course.checks.core import (
+    call_student,
+    fail,
+    fixed_rng,
+    passed,
+    predict_quietly,
+    quiet_keras,
+    to_numpy,
+)
 
 # The statistics cell wrongly fails a correct `sampling` at most once in a million runs. It
 # calls `check_statistics` twice (visible and hidden checks), so each call gets half of this
@@ -87,23 +92,6 @@ def sample(sampling, t_mean, t_log_var, what="sampling"):
     return values
 
 
-@contextlib.contextmanager
-def quiet_keras():
-    """Silence Python warnings and TensorFlow's logger (retracing notices) while Keras runs.
-
-    nbgrader gives zero to a test cell that writes anything to stderr.
-    """
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
 def sampling_model(sampling, latent_dim, batch_size=None):
     """A Keras model that applies `sampling` to its two inputs, as a VAE does.
 
@@ -116,11 +104,6 @@ def sampling_model(sampling, latent_dim, batch_size=None):
     with quiet_keras():
         t = keras.layers.Lambda(sampling)([t_mean, t_log_var])
     return keras.Model([t_mean, t_log_var], t)
-
-
-def predict_quietly(model, inputs, batch_size):
-    with quiet_keras():
-        return model.predict(inputs, batch_size=batch_size, verbose=0)
 
 
 def short_error(error: Exception) -> str:
