@@ -5,6 +5,7 @@
 #   make lab         JupyterLab on the course folder
 #   make grade ASSIGNMENT=08_conditional_vae   autograde every submission of one assignment
 #   make references  regenerate every reference value from autograder/reference/
+#   make bench       run every notebook (full and fast) and autograde; writes benchmarks/results.*
 #   make lint        ruff
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +14,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test release lab grade references lint venv
+.PHONY: demo test release lab grade references bench lint venv
 
 venv: $(STAMP)
 
@@ -45,6 +46,9 @@ grade: $(STAMP)
 references: $(STAMP)
 	$(BIN)/python -m autograder.make_references
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m ruff format --check course autograder tests
+	$(BIN)/python -m ruff format --check course autograder tests benchmarks

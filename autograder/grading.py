@@ -220,8 +220,6 @@ def students(course: Path, assignment: str) -> list[str]:
 
 def grade(course: Path, assignment: str) -> list[StudentResult]:
     """Autograde every submission of `assignment`, one student at a time."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     results = []
     for student in students(course, assignment):
         path = notebook_path(course, "submitted", assignment, student)
@@ -231,25 +229,34 @@ def grade(course: Path, assignment: str) -> list[StudentResult]:
                            check=False)  # fmt: skip
             if run.returncode != 0:
                 problem = "autograde failed: " + _last_error(run.stdout + run.stderr)
-        result = StudentResult(student, problem or "graded")
         if problem is not None:
+            result = StudentResult(student, problem)
             # Keep the student in the gradebook, so the export lists them too.
             nbgrader(course, "db", "student", "add", student, check=False)
         else:
-            with Gradebook(_db_url(course)) as gradebook:
-                try:
-                    notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-                except MissingEntry:
-                    result.status = "autograde wrote no grades"
-                else:
-                    for g in notebook.grades:
-                        result.scores[g.name] = g.score or 0.0
-                        result.max_scores[g.name] = g.max_score
-                        if g.needs_manual_grade and g.cell_type == "markdown":
-                            result.manual.append(g.name)
+            result = graded_result(course, assignment, student)
         results.append(result)
         print(f"  {student}: {result.status}", flush=True)
     return results
+
+
+def graded_result(course: Path, assignment: str, student: str) -> StudentResult:
+    """What the gradebook holds for one autograded submission, cell by cell."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    result = StudentResult(student, "graded")
+    with Gradebook(_db_url(course)) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            result.status = "autograde wrote no grades"
+        else:
+            for g in notebook.grades:
+                result.scores[g.name] = g.score or 0.0
+                result.max_scores[g.name] = g.max_score
+                if g.needs_manual_grade and g.cell_type == "markdown":
+                    result.manual.append(g.name)
+    return result
 
 
 def _db_url(course: Path) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -39,6 +40,8 @@ _DESCRIPTIONS = {
     "real": "the real dataset (checksum verified), from",
     "data folder": "files from the data folder (not the published checksums), in",
 }
+
+STANDIN_BANNER = "SYNTHETIC STAND-IN"
 
 # Which loader last returned which kind of data: "real", "data folder" or "synthetic".
 sources_used: dict[str, str] = {}
@@ -156,10 +159,31 @@ def _load(key, title, find_real, make_standin):
     return data
 
 
+SOURCE_LINE = re.compile(r"^\[course\.data\] (?P<title>[^:]+): (?P<rest>.*)$")
+
+
+def sources_in(text: str) -> dict[str, str]:
+    """Dataset title -> "real", "data folder" or "synthetic", from what the loaders printed.
+
+    Benchmarks use it to say which data an executed notebook ran on.
+    """
+    found = {}
+    for line in text.splitlines():
+        match = SOURCE_LINE.match(line.strip())
+        if not match:
+            continue
+        rest = match["rest"]
+        kinds = [kind for kind, said in _DESCRIPTIONS.items() if rest.startswith(said)]
+        if rest.startswith(STANDIN_BANNER):
+            kinds = ["synthetic"]
+        found[match["title"]] = kinds[0] if kinds else "unknown"
+    return found
+
+
 def _standin(key, title, make_standin, reason):
     sources_used[key] = "synthetic"
     print(
-        f"[course.data] {title}: SYNTHETIC STAND-IN, not the real dataset.\n"
+        f"[course.data] {title}: {STANDIN_BANNER}, not the real dataset.\n"
         f"    Why: {reason}\n"
         f"    The stand-in has {title}'s shapes, dtypes and labels, but its pictures are simple "
         "drawings: figures you measure here will differ from the real data's."

@@ -1,0 +1,1 @@
+"""`make bench`: run times, peak memory and model quality of every notebook."""

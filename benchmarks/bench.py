@@ -1,0 +1,705 @@
+"""Measure every notebook: run time, peak memory and the quality its models reach.
+
+    python -m benchmarks.bench                     # everything (what `make bench` runs)
+    python -m benchmarks.bench --notebooks 02 07   # some notebooks only
+    python -m benchmarks.bench --modes fast --no-autograde --no-variants
+
+Each notebook runs in full mode, then in fast mode, one run at a time, in a fresh kernel (as
+`python -m autograder.notebooks` runs it). Then real `nbgrader autograde` grades each
+assignment's solution submission in a scratch course. For every run it records the wall time,
+the peak resident memory of the run's processes (the kernel is the largest of them), which data
+the notebook loaded, and the `[metric]` lines the executed notebook printed. Nothing is
+recomputed here: quality figures are the notebook's own.
+
+Results go to benchmarks/results.json and benchmarks/results.md, rewritten after every run, so
+an interrupted benchmark keeps what it measured. Targets come from benchmarks/targets.toml.
+Exit status 1 means a run failed (a cell raised, or autograde broke); targets that are not met
+are results, reported in the table, not failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+TARGETS_FILE = HERE / "targets.toml"
+MODES = ("full", "fast")
+PACKAGES = (
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "nbgrader",
+    "nbclient",
+    "jupyter_client",
+    "ipykernel",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A notebook run with one cell of code added after a named cell, e.g. another latent size.
+
+    This is the change a student makes for a "Going further" exercise, made by the benchmark.
+    """
+
+    name: str
+    notebook: str
+    after_cell: str  # the nbgrader grade_id of the cell the code goes after
+    code: str
+
+
+VARIANTS = [
+    Variant("latent_dim=20", "08_conditional_vae", "vae-builders", "latent_dim = 20"),
+]
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot run as asked; the message says why and what to do."""
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    what: str
+    mode: str
+    measure: str
+    source: str
+    notebook: str | None = None
+    variant: str | None = None
+    at_most: float | None = None
+    at_least: float | None = None
+    real_data: str | None = None
+
+    @property
+    def limit(self) -> str:
+        """The limit in words, e.g. "≤ 5 min 00 s" or "≥ 800"."""
+        if self.at_most is not None:
+            return f"≤ {_figure(self.at_most, self.measure)}"
+        return f"≥ {_figure(self.at_least, self.measure)}"
+
+    def applies_to(self, run: dict) -> bool:
+        return (
+            run["mode"] == self.mode
+            and self.notebook in (None, run["notebook"])
+            and self.variant == run["variant"]
+        )
+
+
+def load_targets(path: Path = TARGETS_FILE) -> list[Target]:
+    """The targets in `path`, each checked for the keys it must have."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        raise BenchError(
+            "make bench reads targets.toml with tomllib: use Python 3.11 or later "
+            f"(this is {platform.python_version()})."
+        ) from None
+    with open(path, "rb") as file:
+        entries = tomllib.load(file).get("target", [])
+    targets = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{path.name}, target {number} ({entry.get('id', 'no id')})"
+        try:
+            target = Target(**entry)
+        except TypeError as error:
+            raise BenchError(
+                f"{where}: {error}. The keys a target takes are listed at the top of the file."
+            ) from None
+        if (target.at_most is None) == (target.at_least is None):
+            raise BenchError(f"{where}: give exactly one of at_most and at_least.")
+        if target.mode not in (*MODES, "autograde"):
+            raise BenchError(f"{where}: mode is {target.mode!r}; use full, fast or autograde.")
+        if not (
+            target.measure in ("wall_seconds", "peak_memory_mb")
+            or target.measure.startswith("metric:")
+        ):
+            raise BenchError(
+                f"{where}: measure {target.measure!r} is not wall_seconds, "
+                "peak_memory_mb or metric:NAME."
+            )
+        if not target.source.strip():
+            raise BenchError(f"{where}: say where the target comes from (source).")
+        targets.append(target)
+    return targets
+
+
+def figure_of(run: dict, measure: str) -> float | None:
+    if measure.startswith("metric:"):
+        return run["metrics"].get(measure.removeprefix("metric:"))
+    return run.get(measure)
+
+
+def evaluate(target: Target, run: dict) -> dict:
+    """The target checked on one run: its figure, and "met", "not met" or "not checked"."""
+    figure = figure_of(run, target.measure)
+    verdict = {
+        "target": target.id,
+        "notebook": run["notebook"],
+        "variant": run["variant"],
+        "mode": run["mode"],
+        "figure": figure,
+        "limit": target.limit,
+    }
+    data = run.get("data", {}).get(target.real_data) if target.real_data else None
+    if run.get("errors"):
+        verdict.update(status="not checked", why="the run failed")
+    elif figure is None:
+        verdict.update(status="not checked", why=f"the run reported no {target.measure}")
+    elif target.real_data and data is None:
+        verdict.update(status="not checked", why=f"the run did not load {target.real_data}")
+    elif target.real_data and data not in ("real", "data folder"):
+        verdict.update(
+            status="not checked",
+            why=f"set for the real {target.real_data}; this run used the stand-in",
+        )
+    elif target.at_most is not None:
+        verdict.update(status="met" if figure <= target.at_most else "not met", why="")
+    else:
+        verdict.update(status="met" if figure >= target.at_least else "not met", why="")
+    return verdict
+
+
+def verdicts(targets: list[Target], runs: list[dict]) -> list[dict]:
+    return [evaluate(t, run) for t in targets for run in runs if t.applies_to(run)]
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Measured:
+    returncode: int
+    wall_seconds: float
+    peak_memory_mb: float
+
+
+def measure(command: list[str], log: Path, env: dict, cwd: Path, timeout: float) -> Measured:
+    """Run `command`, its output to `log`; its wall time and peak resident memory.
+
+    The peak comes from wait4(): Linux keeps, for each process, the largest resident set of it
+    and of every descendant it has waited for. The notebook runner and nbgrader both wait for
+    their kernel, so the figure is the kernel's peak (the runner itself is much smaller).
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+        timer = threading.Timer(timeout, _kill_group, [process.pid])
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(process.returncode, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """Everything the code cells printed to stdout, in order."""
+    return "".join(
+        out.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "stream" and out.name == "stdout"
+    )
+
+
+def read_executed(path: Path) -> dict:
+    """Metrics, data sources and errors of an executed notebook, as it printed them."""
+    from autograder.notebooks import errors
+    from course.data import sources_in
+    from course.metrics import parse
+
+    notebook = nbformat.read(path, as_version=4)
+    text = notebook_text(notebook)
+    return {"metrics": parse(text), "data": sources_in(text), "errors": errors(notebook)}
+
+
+def with_variant(source: Path, variant: Variant, destination: Path) -> Path:
+    """A copy of `source` with the variant's code in a new cell after its named cell."""
+    notebook = nbformat.read(source, as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
+    if variant.after_cell not in ids:
+        raise BenchError(
+            f"variant {variant.name}: {source.name} has no cell "
+            f"{variant.after_cell!r}; update VARIANTS in benchmarks/bench.py."
+        )
+    cell = nbformat.v4.new_code_cell(f"{variant.code}  # set by make bench ({variant.name})")
+    notebook.cells.insert(ids.index(variant.after_cell) + 1, cell)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, destination)
+    return destination
+
+
+def run_notebook(
+    assignment: str, mode: str, work: Path, timeout: float, variant: Variant | None = None
+) -> dict:
+    """Execute one notebook in a fresh kernel and read back what it reported."""
+    source = ROOT / "source" / assignment / f"{assignment}.ipynb"
+    label = assignment if variant is None else f"{assignment}@{variant.name}"
+    if variant is not None:
+        source = with_variant(source, variant, work / "variants" / f"{label}.ipynb")
+    executed = work / mode / f"{label}.ipynb"
+    env = dict(os.environ, COURSE_FAST="1" if mode == "fast" else "0")
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.notebooks",
+        str(source),
+        str(executed),
+        "--timeout",
+        str(int(timeout)),
+    ]
+    load = os.getloadavg()[0]
+    log = work / mode / f"{label}.log"
+    measured = measure(command, log, env, ROOT, timeout)
+    run = {
+        "notebook": assignment,
+        "variant": variant.name if variant else None,
+        "mode": mode,
+        "wall_seconds": measured.wall_seconds,
+        "peak_memory_mb": measured.peak_memory_mb,
+        "load_before": load,
+        "executed": _shown(executed),
+    }
+    if executed.is_file():
+        run.update(read_executed(executed))
+    else:
+        run.update(
+            metrics={},
+            data={},
+            errors=[f"no executed notebook (exit {measured.returncode}); see {_shown(log)}"],
+        )
+    if measured.wall_seconds >= timeout:
+        run["errors"].insert(0, f"stopped after the time limit of {_seconds(timeout)}")
+    return run
+
+
+def run_autograde(course: Path, assignment: str, work: Path, timeout: float) -> dict:
+    """Time real `nbgrader autograde` of the solution submission of one assignment."""
+    from autograder import grading
+
+    student = "solution"
+    grading.nbgrader(course, "generate_assignment", assignment, "--force")
+    grading.make_submission(course, assignment, student)
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "autograde",
+        assignment,
+        f"--student={student}",
+        "--force",
+    ]
+    load = os.getloadavg()[0]
+    measured = measure(
+        command, work / "autograde" / f"{assignment}.log", grading.nbgrader_env(), course, timeout
+    )
+    run = {
+        "notebook": assignment,
+        "variant": None,
+        "mode": "autograde",
+        "wall_seconds": measured.wall_seconds,
+        "peak_memory_mb": measured.peak_memory_mb,
+        "load_before": load,
+        "executed": None,
+        "metrics": {},
+        "data": {},
+        "errors": [],
+    }
+    if measured.returncode != 0:
+        run["errors"] = [
+            f"nbgrader autograde exited {measured.returncode}; see "
+            f"{_shown(work / 'autograde' / f'{assignment}.log')}"
+        ]
+        return run
+    result = grading.graded_result(course, assignment, student)
+    auto = [cell for cell in result.max_scores if cell not in result.manual]
+    score, top = sum(result.scores[c] for c in auto), sum(result.max_scores[c] for c in auto)
+    run["metrics"] = {
+        "autograded_score": score,
+        "autograded_max": top,
+        "autograded_fraction": score / top if top else 0.0,
+    }
+    graded = grading.notebook_path(course, "autograded", assignment, student)
+    if graded.is_file():
+        run["data"] = read_executed(graded)["data"]
+    if result.status != "graded":
+        run["errors"] = [result.status]
+    return run
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ----------------------------------------------------------------------------- the machine
+
+
+def machine() -> dict:
+    """CPU count, memory, CPU model, operating system and Python of this machine."""
+    info = {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    for path, key, field_name in (
+        ("/proc/cpuinfo", "cpu_model", "model name"),
+        ("/proc/meminfo", "memory", "MemTotal"),
+    ):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        found = [line.split(":", 1)[1].strip() for line in lines if line.startswith(field_name)]
+        if found:
+            info[key] = found[0]
+    if "memory" in info and info["memory"].endswith(" kB"):
+        info["memory"] = f"{int(info['memory'].split()[0]) / 1024**2:.1f} GB"
+    return info
+
+
+def versions() -> dict:
+    found = {}
+    for package in PACKAGES:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def commit() -> str | None:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "source", "course", "autograder"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + (" (with uncommitted changes)" if dirty.strip() else "")
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def _seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def _memory(megabytes: float) -> str:
+    return f"{megabytes / 1024:.2f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
+
+
+def _figure(value: float | None, measure: str) -> str:
+    if value is None:
+        return "none"
+    if measure == "wall_seconds":
+        return _seconds(value)
+    if measure == "peak_memory_mb":
+        return _memory(value)
+    return f"{value:.6g}"
+
+
+def _row_name(run: dict) -> str:
+    return run["notebook"] + (f" ({run['variant']})" if run["variant"] else "")
+
+
+def _data(run: dict) -> str:
+    if not run["data"]:
+        return "none loaded"
+    names = {"synthetic": "stand-in", "data folder": "real (data folder)"}
+    return ", ".join(f"{title}: {names.get(kind, kind)}" for title, kind in run["data"].items())
+
+
+RUN_COLUMNS = [
+    "notebook",
+    "mode",
+    "data",
+    "wall time",
+    "peak memory",
+    "quality figures",
+    "targets",
+    "met",
+]
+TARGET_COLUMNS = ["target", "run", "data", "figure", "limit", "status", "source"]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render(results: dict) -> str:
+    """results.md from results.json's content: a page a course author can read."""
+    targets = {t["id"]: t for t in results["targets"]}
+    runs = results["runs"]
+    info = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` ({results['command']}), started {results['started']}, "
+        f"{_seconds(results['total_seconds'])} in all, from commit {results['commit']}.",
+        "",
+        f"Machine: {info['cpu_count']} CPUs ({info.get('cpu_model', 'model unknown')}), "
+        f"{info.get('memory', 'memory unknown')}, {info['platform']}, Python {info['python']}.",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()) + ".",
+        "",
+        "Wall time is the whole run: a fresh kernel, imports, data, training and plots. Peak "
+        "memory is the largest resident set of the run's processes (the kernel). Quality "
+        "figures are the `[metric]` lines each executed notebook printed. A target set on a "
+        "real dataset is not checked on a row that ran on its stand-in; the data column says "
+        "which data each row used.",
+        "",
+        "## Targets",
+        "",
+    ]
+    by_run = {}
+    rows = []
+    for verdict in results["verdicts"]:
+        target = targets[verdict["target"]]
+        run = next(
+            r
+            for r in runs
+            if (r["notebook"], r["variant"], r["mode"])
+            == (verdict["notebook"], verdict["variant"], verdict["mode"])
+        )
+        status = verdict["status"] + (f" ({verdict['why']})" if verdict["why"] else "")
+        by_run.setdefault(id(run), []).append((target, verdict))
+        rows.append(
+            [
+                target["what"],
+                f"{_row_name(run)}, {run['mode']}",
+                _data(run),
+                _figure(verdict["figure"], target["measure"]),
+                verdict["limit"],
+                status,
+                target["source"],
+            ]
+        )
+    lines += _table(TARGET_COLUMNS, rows)
+    counts = {
+        s: sum(v["status"] == s for v in results["verdicts"])
+        for s in ("met", "not met", "not checked")
+    }
+    lines += [
+        "",
+        f"{counts['met']} met, {counts['not met']} not met, {counts['not checked']} not checked.",
+        "",
+        "## Runs",
+        "",
+    ]
+    rows = []
+    for run in runs:
+        figures = ", ".join(f"{name} = {value:.6g}" for name, value in run["metrics"].items())
+        if run["errors"]:
+            figures = "FAILED: " + "; ".join(run["errors"])[:300]
+        checked = by_run.get(id(run), [])
+        rows.append(
+            [
+                _row_name(run),
+                run["mode"],
+                _data(run),
+                _seconds(run["wall_seconds"]),
+                _memory(run["peak_memory_mb"]),
+                figures or "none printed",
+                ", ".join(f"{t['id']} {v['limit']}" for t, v in checked) or "none",
+                ", ".join(v["status"] for _, v in checked) or "-",
+            ]
+        )
+    lines += _table(RUN_COLUMNS, rows)
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "results.md").write_text(render(results))
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def chosen(names: list[str] | None) -> list[str]:
+    """Assignments whose names start with one of `names` (all when None)."""
+    from autograder.grading import assignments
+
+    every = assignments(ROOT)
+    if not names:
+        return every
+    picked = [a for a in every if any(a.startswith(n) for n in names)]
+    unknown = [n for n in names if not any(a.startswith(n) for a in every)]
+    if unknown:
+        raise BenchError(
+            f"no notebook matches {', '.join(unknown)}; the notebooks are {', '.join(every)}."
+        )
+    return picked
+
+
+def bench(
+    notebooks: list[str],
+    modes: list[str],
+    out: Path,
+    work: Path,
+    timeout: float,
+    autograde: bool = True,
+    variants: bool = True,
+    command: str = "",
+) -> dict:
+    """Run everything asked for, one run at a time; write the results after each run."""
+    targets = load_targets()
+    results = {
+        "command": command,
+        "started": _now(),
+        "total_seconds": 0.0,
+        "commit": commit(),
+        "machine": machine(),
+        "versions": versions(),
+        "targets_file": _shown(TARGETS_FILE),
+        "targets": [asdict(t) for t in targets],
+        "runs": [],
+        "verdicts": [],
+    }
+    start = time.perf_counter()
+
+    def record(run: dict) -> None:
+        results["runs"].append(run)
+        results["verdicts"] = verdicts(targets, results["runs"])
+        results["total_seconds"] = time.perf_counter() - start
+        write(results, out)
+        state = "FAILED" if run["errors"] else "ok"
+        print(
+            f"{_row_name(run):>32} {run['mode']:>9}: {state}, "
+            f"{_seconds(run['wall_seconds'])}, {_memory(run['peak_memory_mb'])}",
+            flush=True,
+        )
+
+    for assignment in notebooks:
+        for mode in modes:
+            record(run_notebook(assignment, mode, work, timeout))
+        if variants and "full" in modes:
+            for variant in VARIANTS:
+                if variant.notebook == assignment:
+                    record(run_notebook(assignment, "full", work, timeout, variant))
+    if autograde:
+        from autograder.grading import copy_course
+
+        course = copy_course(work / "course")
+        for assignment in notebooks:
+            record(run_autograde(course, assignment, work, timeout))
+    return results
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--notebooks",
+        nargs="+",
+        metavar="NAME",
+        help="assignments to run, by name or prefix (default: all)",
+    )
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--no-autograde", action="store_true", help="skip timing autograde")
+    parser.add_argument("--no-variants", action="store_true", help="skip notebook variants")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.* go")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=HERE / "executed",
+        help="where executed notebooks, logs and the scratch course go",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="seconds a single run may take before it is stopped",
+    )
+    args = parser.parse_args(argv)
+    try:
+        results = bench(
+            chosen(args.notebooks),
+            args.modes,
+            args.out,
+            args.work,
+            args.timeout,
+            autograde=not args.no_autograde,
+            variants=not args.no_variants,
+            command="python -m benchmarks.bench " + " ".join(argv or sys.argv[1:]),
+        )
+    except BenchError as error:
+        print(f"make bench: {error}", file=sys.stderr)
+        return 2
+    failed = [f"{_row_name(r)} ({r['mode']})" for r in results["runs"] if r["errors"]]
+    counts = {
+        s: sum(v["status"] == s for v in results["verdicts"])
+        for s in ("met", "not met", "not checked")
+    }
+    print(
+        f"targets: {counts['met']} met, {counts['not met']} not met, "
+        f"{counts['not checked']} not checked; results in {_shown(args.out / 'results.md')}"
+    )
+    if failed:
+        print("runs that failed: " + ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
