@@ -483,6 +483,11 @@ def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _load_range(runs: list[dict]) -> str:
+    loads = [r["load_before"] for r in runs if r.get("load_before") is not None]
+    return f"{min(loads):.2f} to {max(loads):.2f}" if loads else "not recorded"
+
+
 def render(results: dict) -> str:
     """results.md from results.json's content: a page a course author can read."""
     targets = {t["id"]: t for t in results["targets"]}
@@ -491,11 +496,12 @@ def render(results: dict) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` ({results['command']}), started {results['started']}, "
+        f"Written by `make bench` ({results['command'].strip()}), started {results['started']}, "
         f"{_seconds(results['total_seconds'])} in all, from commit {results['commit']}.",
         "",
         f"Machine: {info['cpu_count']} CPUs ({info.get('cpu_model', 'model unknown')}), "
         f"{info.get('memory', 'memory unknown')}, {info['platform']}, Python {info['python']}.",
+        f"Load average (1 minute) before each run: {_load_range(runs)}.",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()) + ".",
         "",
         "Wall time is the whole run: a fresh kernel, imports, data, training and plots. Peak "
@@ -622,7 +628,7 @@ def bench(
         write(results, out)
         state = "FAILED" if run["errors"] else "ok"
         print(
-            f"{_row_name(run):>32} {run['mode']:>9}: {state}, "
+            f"{_row_name(run):>36} {run['mode']:>9}: {state}, "
             f"{_seconds(run['wall_seconds'])}, {_memory(run['peak_memory_mb'])}",
             flush=True,
         )
@@ -671,7 +677,15 @@ def main(argv=None) -> int:
         default=1800,
         help="seconds a single run may take before it is stopped",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite results.md from the results.json in --out (after editing the report)",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        write(json.loads((args.out / "results.json").read_text()), args.out)
+        return 0
     try:
         results = bench(
             chosen(args.notebooks),
@@ -681,7 +695,7 @@ def main(argv=None) -> int:
             args.timeout,
             autograde=not args.no_autograde,
             variants=not args.no_variants,
-            command="python -m benchmarks.bench " + " ".join(argv or sys.argv[1:]),
+            command=" ".join(["python -m benchmarks.bench", *(argv or sys.argv[1:])]),
         )
     except BenchError as error:
         print(f"make bench: {error}", file=sys.stderr)
