@@ -240,12 +240,14 @@ def grade(course: Path, assignment: str) -> list[StudentResult]:
     return results
 
 
-def graded_result(course: Path, assignment: str, student: str) -> StudentResult:
-    """What the gradebook holds for one autograded submission, cell by cell."""
+def graded_result(course: Path, assignment: str, student: str,
+                  db_url: str | None = None) -> StudentResult:  # fmt: skip
+    """What the gradebook (the course's own, unless `db_url` names one) holds for one
+    autograded submission, cell by cell."""
     from nbgrader.api import Gradebook, MissingEntry
 
     result = StudentResult(student, "graded")
-    with Gradebook(_db_url(course)) as gradebook:
+    with Gradebook(db_url or _db_url(course)) as gradebook:
         try:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
         except MissingEntry:
