@@ -11,7 +11,7 @@ from autograder.hidden import fresh_rng, private_values
 from autograder.mistakes.nb05 import gaussian_kl_mistake_values, kl_mistake_values
 from autograder.reference import nb05 as reference
 from course.checks import nb05 as visible
-from course.checks.core import fail, passed
+from course.checks.core import close, fail, passed
 
 PRIVATE = private_values("nb05")
 
@@ -53,7 +53,7 @@ def kl_on_hidden_fixture(kl_divergence):
         np.random.default_rng(spec["seed"]), spec["batch_size"], spec["latent_dim"]
     )
     total = float(np.sum(visible.kl_values(kl_divergence, *inputs)))
-    if abs(total - spec["total"]) > visible.KL_ATOL + visible.KL_RTOL * abs(spec["total"]):
+    if not close(total, spec["total"], visible.KL_RTOL, visible.KL_ATOL):
         fail(f"kl_divergence: the total KL over a hidden batch is {total:.4f}, which is wrong.")
     passed("kl_divergence matches the reference on a hidden batch.")
 
@@ -112,6 +112,6 @@ def gaussian_kl_hidden_fixture(gaussian_kl):
     pair = visible.make_gaussian_pair(np.random.default_rng(spec["seed"]), spec["dim"])
     value = visible.gaussian_kl_value(gaussian_kl, pair)
     expected = spec["expected"]
-    if abs(value - expected) > visible.GAUSSIAN_KL_ATOL + visible.GAUSSIAN_KL_RTOL * abs(expected):
+    if not close(value, expected, visible.GAUSSIAN_KL_RTOL, visible.GAUSSIAN_KL_ATOL):
         fail(f"gaussian_kl gave {value:.4f} for a hidden pair of Gaussians, which is wrong.")
     passed("gaussian_kl matches the reference on a hidden pair of Gaussians.")

@@ -82,15 +82,25 @@ def expected_values(notebook: str) -> dict:
     return json.loads(text)
 
 
-def diagnose(value: float, candidates: dict[str, float | None], rtol: float, atol: float):
+def close(value, expected, rtol: float, atol: float) -> bool:
+    """Whether `value` matches `expected` (a number, or an array of the same shape):
+    |value - expected| <= atol + rtol * |expected| everywhere. Every check's tolerance is this."""
+    value, expected = np.asarray(value, np.float64), np.asarray(expected, np.float64)
+    return value.shape == expected.shape and bool(
+        np.all(np.abs(value - expected) <= atol + rtol * np.abs(expected))
+    )
+
+
+def diagnose(value, candidates: dict, rtol: float, atol: float) -> str | None:
     """The name of the known mistake whose value `value` matches, if exactly one does.
 
-    A candidate of None is a mistake that gives no finite value on these inputs.
+    value and each candidate: a number, or an array. A candidate of None (or with values that
+    are not finite) is a mistake that gives no finite value on these inputs.
     """
     matches = [
         name for name, candidate in candidates.items()
-        if candidate is not None and np.isfinite(candidate)
-        and abs(value - candidate) <= atol + rtol * abs(candidate)
+        if candidate is not None and np.all(np.isfinite(candidate))
+        and close(value, candidate, rtol, atol)
     ]  # fmt: skip
     return matches[0] if len(matches) == 1 else None
 

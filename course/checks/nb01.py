@@ -10,6 +10,7 @@ import numpy as np
 
 from course.checks.core import (
     call_student,
+    close,
     diagnose,
     expected_values,
     fail,
@@ -534,7 +535,7 @@ def compare_subspace(x, mean, components, reference, mistakes, where):
         fail(f"pca_fit {where}: mean is not the mean of the rows of x: use np.mean(x, axis=0).")
     value = reconstruction_mse(x, expected_mean, components)
     expected = reference["reconstruction_mse"]
-    if abs(value - expected) <= PCA_ATOL + PCA_RTOL * abs(expected):
+    if close(value, expected, PCA_RTOL, PCA_ATOL):
         return
     mistake = diagnose(value, mistakes, PCA_RTOL, PCA_ATOL)
     hint = HINTS[mistake] if mistake else (

@@ -14,6 +14,7 @@ from scipy import stats
 from course.checks.core import (
     CheckFailed,
     call_student,
+    close,
     diagnose,
     expected_values,
     fail,
@@ -170,7 +171,7 @@ def elbo_value(elbo_estimate, inputs, what="elbo_estimate"):
 
 def compare_elbo(elbo_estimate, inputs, value, expected, mistakes, where):
     """Fail with a diagnosis unless `value` matches `expected` within the tolerance."""
-    if abs(value - expected) <= ELBO_ATOL + ELBO_RTOL * abs(expected):
+    if close(value, expected, ELBO_RTOL, ELBO_ATOL):
         return
     if elbo_value(elbo_estimate, inputs) != value:
         mistake = "ignores_epsilon"
@@ -214,7 +215,7 @@ def check_unbiased(estimates, exact, where):
     standard_error = estimates.std(ddof=1) / np.sqrt(groups)
     threshold = stats.t.isf(ELBO_FALSE_FAIL_RATE / 2, df=groups - 1)
     if standard_error == 0.0:
-        unbiased = abs(average - exact) <= ELBO_ATOL + ELBO_RTOL * abs(exact)
+        unbiased = close(average, exact, ELBO_RTOL, ELBO_ATOL)
     else:
         unbiased = abs(average - exact) <= threshold * standard_error
     if not unbiased:

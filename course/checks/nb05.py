@@ -10,6 +10,7 @@ import numpy as np
 
 from course.checks.core import (
     call_student,
+    close,
     diagnose,
     expected_values,
     fail,
@@ -169,23 +170,13 @@ def _close(values, expected, rtol=KL_RTOL, atol=KL_ATOL):
     return np.allclose(values, expected, rtol=rtol, atol=atol)
 
 
-def _diagnose_vector(values, mistakes, rtol, atol):
-    """The name of the one known mistake whose values all match `values`, if exactly one."""
-    matches = [
-        name for name, candidate in mistakes.items()
-        if candidate is not None and np.shape(candidate) == values.shape
-        and np.allclose(values, candidate, rtol=rtol, atol=atol)
-    ]  # fmt: skip
-    return matches[0] if len(matches) == 1 else None
-
-
 def compare_kl(values, expected, mistakes, where, generic):
     """Fail with a diagnosis unless `values` match `expected` within the tolerance."""
     expected = np.asarray(expected, np.float64)
     if _close(values, expected):
         return
     mistakes = {k: None if v is None else np.asarray(v) for k, v in mistakes.items()}
-    mistake = _diagnose_vector(values, mistakes, KL_RTOL, KL_ATOL)
+    mistake = diagnose(values, mistakes, KL_RTOL, KL_ATOL)
     if mistake is None and np.all(values <= 0.0) and np.any(values < 0.0):
         mistake = "kl_sign"
     hint = HINTS[mistake] if mistake else generic
@@ -366,7 +357,7 @@ def gaussian_kl_value(gaussian_kl, pair, what="gaussian_kl"):
 
 
 def compare_gaussian_kl(value, expected, mistakes, where, generic):
-    if abs(value - expected) <= GAUSSIAN_KL_ATOL + GAUSSIAN_KL_RTOL * abs(expected):
+    if close(value, expected, GAUSSIAN_KL_RTOL, GAUSSIAN_KL_ATOL):
         return
     mistake = diagnose(value, mistakes, GAUSSIAN_KL_RTOL, GAUSSIAN_KL_ATOL)
     fail(

@@ -13,7 +13,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from course.checks.core import call_student, expected_values, fail, fixed_rng, passed, to_numpy
+from course.checks.core import (
+    call_student,
+    close,
+    expected_values,
+    fail,
+    fixed_rng,
+    passed,
+    to_numpy,
+)
 from course.checks.sampling import HINTS as SAMPLING_HINTS
 from course.checks.sampling import (
     check_sampling_fresh_noise,
@@ -155,9 +163,7 @@ def _diagnose(values, mistakes) -> str | None:
     matches = [
         key for key, wrong in mistakes.items()
         if wrong is not None and all(
-            np.shape(wrong[name]) == values[name].shape
-            and np.allclose(values[name], wrong[name], rtol=PATHWISE_RTOL, atol=PATHWISE_ATOL)
-            for name in COMPONENTS
+            close(values[name], wrong[name], PATHWISE_RTOL, PATHWISE_ATOL) for name in COMPONENTS
         )
     ]  # fmt: skip
     return matches[0] if len(matches) == 1 else None
@@ -165,7 +171,7 @@ def _diagnose(values, mistakes) -> str | None:
 
 def compare_component(values, expected, mistakes, name, where, what="pathwise_gradient"):
     """Fail with a diagnosis unless `values[name]` matches `expected[name]`."""
-    if np.allclose(values[name], expected[name], rtol=PATHWISE_RTOL, atol=PATHWISE_ATOL):
+    if close(values[name], expected[name], PATHWISE_RTOL, PATHWISE_ATOL):
         return
     mistake = _diagnose(values, mistakes)
     hint = HINTS[mistake] if mistake else GENERIC_HINTS[name]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course.checks import core
 from course.checks.core import (
     call_student,
     expected_values,
@@ -158,27 +159,14 @@ def nll_values(gaussian_nll, inputs, what="gaussian_nll"):
 
 def close(value, expected):
     """Whether `value` matches `expected` (arrays or numbers) within the NLL tolerance."""
-    value, expected = np.asarray(value, np.float64), np.asarray(expected, np.float64)
-    return value.shape == expected.shape and bool(
-        np.all(np.abs(value - expected) <= NLL_ATOL + NLL_RTOL * np.abs(expected))
-    )
-
-
-def diagnose(value, mistakes: dict) -> str | None:
-    """The hint key of the one known mistake whose values `value` matches, if exactly one does.
-
-    mistakes: hint key -> that mistake's values (a list or a number), or None.
-    """
-    matches = [key for key, candidate in mistakes.items()
-               if candidate is not None and close(value, candidate)]  # fmt: skip
-    return matches[0] if len(matches) == 1 else None
+    return core.close(value, expected, NLL_RTOL, NLL_ATOL)
 
 
 def compare_nll(values, expected, mistakes, where):
     """Fail with a diagnosis unless the per-image `values` match `expected`."""
     if close(values, expected):
         return
-    mistake = diagnose(values, mistakes)
+    mistake = core.diagnose(values, mistakes, NLL_RTOL, NLL_ATOL)
     hint = HINTS[mistake] if mistake else NLL_MESSAGE
     fail(
         f"gaussian_nll gave {np.round(values, 3).tolist()} {where}, expected "
@@ -331,7 +319,7 @@ def compare_vae(logs, expected, mistakes, where):
     if not np.isfinite(logs["loss"]):
         hint = HINTS["not_finite"]
     else:
-        mistake = diagnose(logs["loss"], mistakes)
+        mistake = core.diagnose(logs["loss"], mistakes, NLL_RTOL, NLL_ATOL)
         hint = HINTS[mistake] if mistake else NLL_MESSAGE
     fail(
         f"With your gaussian_nll, the VAE's loss {where} is {logs['loss']:.3f} (NLL "

@@ -11,6 +11,7 @@ import numpy as np
 
 from course.checks.core import (
     call_student,
+    close,
     diagnose,
     expected_values,
     fail,
@@ -159,7 +160,7 @@ def vlb_value(vlb_binomial, inputs, what="vlb_binomial"):
 
 def compare_vlb(value, expected, mistakes, where):
     """Fail with a diagnosis unless `value` matches `expected` within the tolerance."""
-    if abs(value - expected) <= VLB_ATOL + VLB_RTOL * abs(expected):
+    if close(value, expected, VLB_RTOL, VLB_ATOL):
         return
     mistake = diagnose(value, mistakes, VLB_RTOL, VLB_ATOL)
     hint = HINTS[mistake] if mistake else (
