@@ -64,12 +64,9 @@ def sampling_fresh_noise_in_model(sampling):
             f"sampling failed inside a Keras model ({visible.short_error(error)}). "
             f"{visible.HINTS['runs_in_model']}"
         )
-    if np.allclose(first, second):
-        fail(f"sampling, inside a model: {visible.HINTS['same_noise']}")
-    if np.allclose(first, first[:1]):
-        fail(f"sampling, inside a model: {visible.HINTS['shared_noise']}")
-    if np.allclose(first, first[:, :1]):
-        fail(f"sampling, inside a model: {visible.HINTS['noise_per_dimension']}")
+    problem = visible.stale_noise(first, second)
+    if problem:
+        fail(f"sampling, inside a model: {visible.HINTS[problem]}")
     passed("a model built on sampling draws fresh noise on every prediction.")
 
 

@@ -245,14 +245,23 @@ def check_sampling_fresh_noise(sampling):
     t_log_var = np.zeros((5, 3), np.float32)
     first = sample(sampling, t_mean, t_log_var)
     second = sample(sampling, t_mean, t_log_var)
-    if np.allclose(first, second):
-        fail(f"sampling: {HINTS['same_noise']}")
-    if np.allclose(first, first[:1]):
-        fail(f"sampling: {HINTS['shared_noise']}")
-    # The inputs are zeros, so `first` is the noise itself: its columns must differ.
-    if np.allclose(first, first[:, :1]):
-        fail(f"sampling: {HINTS['noise_per_dimension']}")
+    problem = stale_noise(first, second)
+    if problem:
+        fail(f"sampling: {HINTS[problem]}")
     passed("each call, each row and each latent dimension draws fresh noise.")
+
+
+def stale_noise(first, second) -> str | None:
+    """The hint key if two samples at mean 0 and log-variance 0 (so the noise itself) show
+    noise that is not fresh: the same on both calls, or shared by the rows, or by the latent
+    dimensions of a row. None if the noise is fresh everywhere."""
+    if np.allclose(first, second):
+        return "same_noise"
+    if np.allclose(first, first[:1]):
+        return "shared_noise"
+    if np.allclose(first, first[:, :1]):
+        return "noise_per_dimension"
+    return None
 
 
 def sampling_gradients(sampling, t_mean, t_log_var, weights):
