@@ -3,7 +3,8 @@
 #   make test        everything CI runs
 #   make release     source/ -> release/ (COURSE_REPO=... COURSE_REF=... pins Colab's install)
 #   make lab         JupyterLab on the course folder
-#   make grade ASSIGNMENT=08_conditional_vae   autograde every submission of one assignment
+#   make grade ASSIGNMENT=08_conditional_vae [JOBS=N] [GRADE_ARGS="--force ..."]
+#                    autograde every new or changed submission, in parallel, each confined
 #   make references  regenerate every reference value from autograder/reference/
 #   make bench       run every notebook (full and fast) and autograde; writes benchmarks/results.*
 #   make lint        ruff
@@ -41,7 +42,7 @@ lab: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "Say which: make grade ASSIGNMENT=08_conditional_vae"; exit 1; }
-	$(BIN)/python -m autograder.grading grade $(ASSIGNMENT)
+	$(BIN)/python -m autograder.grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_ARGS)
 
 references: $(STAMP)
 	$(BIN)/python -m autograder.make_references

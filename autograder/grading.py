@@ -4,8 +4,9 @@
     python -m autograder.grading grade ASSIGNMENT                 # autograde every submission
     python -m autograder.grading demo [--folder demo]             # the whole loop on a demo class
 
-Grading runs `nbgrader autograde` once per student, so one broken submission is reported
-and skipped while the rest of the class is graded; nothing submitted is ever deleted.
+`grade` grades a whole class in parallel, each submission confined and within its limits
+(`autograder.classgrade`); one broken submission is reported by name while the rest of the
+class is graded, and nothing submitted is ever changed or deleted.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from autograder import classgrade, limits
+from autograder.classgrade import ClassGrader, Options, StudentResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
@@ -185,96 +188,63 @@ def demo_class(course: Path, assignment: str = "08_conditional_vae") -> dict[str
 # ----------------------------------------------------------------------------- grading
 
 
-@dataclass
-class StudentResult:
-    student: str
-    status: str  # "graded", or what went wrong
-    scores: dict[str, float] = field(default_factory=dict)
-    max_scores: dict[str, float] = field(default_factory=dict)
-    manual: list[str] = field(default_factory=list)  # cells still waiting for a human grader
-
-    @property
-    def total(self) -> float:
-        return sum(self.scores.values())
-
-
-def check_submission(path: Path) -> str | None:
-    """Why nbgrader cannot grade this file, or None if it can."""
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except Exception as error:  # any reason the file is not a notebook
-        return (
-            f"not a readable notebook ({type(error).__name__}); kept as {path}: "
-            "ask the student to upload it again"
-        )
-    return None
-
-
-def students(course: Path, assignment: str) -> list[str]:
-    folder = course / "submitted"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir())
-
-
-def grade(course: Path, assignment: str) -> list[StudentResult]:
-    """Autograde every submission of `assignment`, one student at a time."""
-    results = []
-    for student in students(course, assignment):
-        path = notebook_path(course, "submitted", assignment, student)
-        problem = "no notebook submitted" if not path.is_file() else check_submission(path)
-        if problem is None:
-            run = nbgrader(course, "autograde", assignment, f"--student={student}", "--force",
-                           check=False)  # fmt: skip
-            if run.returncode != 0:
-                problem = "autograde failed: " + _last_error(run.stdout + run.stderr)
-        if problem is not None:
-            result = StudentResult(student, problem)
-            # Keep the student in the gradebook, so the export lists them too.
-            nbgrader(course, "db", "student", "add", student, check=False)
-        else:
-            result = graded_result(course, assignment, student)
-        results.append(result)
-        print(f"  {student}: {result.status}", flush=True)
-    return results
+def grade(course: Path, assignment: str, options: Options | None = None) -> list[StudentResult]:
+    """Autograde every submission of `assignment` in parallel, confined (see classgrade)."""
+    return ClassGrader(course, assignment, options).grade()
 
 
 def graded_result(course: Path, assignment: str, student: str,
                   db_url: str | None = None) -> StudentResult:  # fmt: skip
     """What the gradebook (the course's own, unless `db_url` names one) holds for one
     autograded submission, cell by cell."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    result = StudentResult(student, "graded")
-    with Gradebook(db_url or _db_url(course)) as gradebook:
-        try:
-            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-        except MissingEntry:
-            result.status = "autograde wrote no grades"
-        else:
-            for g in notebook.grades:
-                result.scores[g.name] = g.score or 0.0
-                result.max_scores[g.name] = g.max_score
-                if g.needs_manual_grade and g.cell_type == "markdown":
-                    result.manual.append(g.name)
-    return result
+    return classgrade.graded_result(db_url or _db_url(course), assignment, student)
 
 
 def _db_url(course: Path) -> str:
     return os.environ.get("NBGRADER_DB_URL", f"sqlite:///{course / 'gradebook.db'}")
 
 
-def _last_error(log: str) -> str:
-    lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "")[:300]
+def feedback_and_export(course: Path, assignment: str,
+                        results: list[StudentResult] | None = None) -> Path:  # fmt: skip
+    """Write feedback for every graded student and export grades.csv; return its path.
 
-
-def feedback_and_export(course: Path, assignment: str) -> Path:
-    """Write feedback for every graded student and export grades.csv; return its path."""
+    The export is nbgrader's, with one column added: `grading_status` ("graded", or why a
+    submission was not, or not fully, graded). A submission that was not graded, or never
+    made, has empty scores rather than a 0 that would look earned.
+    """
     nbgrader(course, "generate_feedback", assignment, "--force")
     nbgrader(course, "export", "--to=grades.csv")
-    return course / "grades.csv"
+    path = course / "grades.csv"
+    mark_ungraded(path, _db_url(course), assignment, results or [])
+    return path
+
+
+def mark_ungraded(path: Path, db_url: str, assignment: str, results: list[StudentResult]) -> None:
+    """Add `grading_status` to an nbgrader export and empty the scores nobody earned."""
+    from nbgrader.api import Gradebook, SubmittedAssignment
+
+    with Gradebook(db_url) as gradebook:
+        submitted = {(s.assignment.name, s.student.id)
+                     for s in gradebook.db.query(SubmittedAssignment)}  # fmt: skip
+    by_student = {r.student: r for r in results}
+    rows = read_grades_csv(path)
+    for row in rows:
+        key = (row["assignment"], row["student_id"])
+        result = by_student.get(row["student_id"]) if row["assignment"] == assignment else None
+        if result is not None:
+            row["grading_status"] = result.status
+        elif key in submitted:
+            row["grading_status"] = "graded"
+        else:
+            row["grading_status"] = "no submission"
+        if key not in submitted or (result is not None and not result.graded):
+            for column in ("raw_score", "late_submission_penalty", "score"):
+                row[column] = ""
+    if rows:
+        with open(path, "w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def table(results: list[StudentResult]) -> str:
@@ -310,10 +280,12 @@ def demo(folder: Path, assignment: str = "08_conditional_vae") -> list[StudentRe
     print("2. a class of submissions:")
     for student, what in demo_class(course, assignment).items():
         print(f"  {student}: {what}")
-    print("3. nbgrader autograde, one student at a time:")
-    results = grade(course, assignment)
+    print("3. autograde: every submission at once, each in its own sandbox:")
+    results = grade(course, assignment, Options(progress=False))
+    for result in results:
+        print(f"  {result.student}: {result.status}")
     print("4. nbgrader generate_feedback and nbgrader export")
-    grades_csv = feedback_and_export(course, assignment)
+    grades_csv = feedback_and_export(course, assignment, results)
     print(f"  feedback in {course / 'feedback'}, grades in {grades_csv}")
     print("\nPoints per graded cell:\n" + table(results))
     (course / "results.json").write_text(json.dumps(
@@ -334,6 +306,47 @@ def main(argv=None) -> int:
     rel.add_argument("--ref", help="git ref (tag or commit) of that repository")
     gr = sub.add_parser("grade", help="autograde all submissions, then feedback and export")
     gr.add_argument("assignment")
+    gr.add_argument(
+        "--jobs",
+        type=int,
+        default=limits.default_jobs(),
+        help="submissions graded at once (default: one per core, %(default)s here)",
+    )
+    gr.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="TensorFlow threads per kernel (default: cores / jobs)",
+    )
+    gr.add_argument(
+        "--wall-seconds",
+        type=float,
+        default=limits.SUBMISSION_WALL_SECONDS,
+        help="wall time for a whole submission (default %(default)s)",
+    )
+    gr.add_argument(
+        "--memory-gb",
+        type=float,
+        default=limits.SUBMISSION_MEMORY_BYTES / 2**30,
+        help="memory for a submission's whole process tree (default %(default)s)",
+    )
+    gr.add_argument(
+        "--output-mb",
+        type=float,
+        default=limits.OUTPUT_BYTES_PER_CELL / 2**20,
+        help="output kept per cell (default %(default)s)",
+    )
+    gr.add_argument(
+        "--force",
+        action="store_true",
+        help="grade every submission again, not only new or changed ones",
+    )
+    gr.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="send the submissions to this Dask scheduler's workers",
+    )
+    gr.add_argument("--no-progress", action="store_true", help="no progress bar")
     de = sub.add_parser("demo", help="run the instructor loop on a demo class")
     de.add_argument("--folder", type=Path, default=ROOT / "demo")
     args = parser.parse_args(argv)
@@ -345,14 +358,29 @@ def main(argv=None) -> int:
             if args.assignment not in assignments(ROOT):
                 raise GradingError(f"no assignment {args.assignment!r}; there are "
                                    f"{', '.join(assignments(ROOT))}")  # fmt: skip
-            results = grade(ROOT, args.assignment)
-            feedback_and_export(ROOT, args.assignment)
+            if (
+                args.jobs < 1
+                or args.wall_seconds <= 0
+                or args.memory_gb <= 0
+                or args.output_mb <= 0
+            ):
+                raise GradingError("--jobs, --wall-seconds, --memory-gb and --output-mb must be "
+                                   "positive")  # fmt: skip
+            options = Options(
+                jobs=args.jobs, threads=args.threads, wall_seconds=args.wall_seconds,
+                memory_bytes=int(args.memory_gb * 2**30), output_bytes=int(args.output_mb * 2**20),
+                force=args.force, scheduler=args.scheduler, progress=not args.no_progress,
+            )  # fmt: skip
+            results = grade(ROOT, args.assignment, options)
+            grades_csv = feedback_and_export(ROOT, args.assignment, results)
             print(table(results))
+            print(f"\ngrades: {grades_csv}; feedback: {ROOT / 'feedback'}; log: "
+                  f"{ROOT / classgrade.STATE_FOLDER / (args.assignment + '.log')}")  # fmt: skip
         else:
             results = demo(args.folder)
             if not any(r.status == "graded" for r in results):
                 return 1
-    except GradingError as error:
+    except (GradingError, classgrade.StepError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -14,7 +14,11 @@ from keras import ops
 
 from autograder.mistakes import Variant
 
-seed_generator = keras.random.SeedGenerator(0)
+# In a notebook, the notebook's own SeedGenerator stands here. Called from this module, the
+# variants draw from Keras's global generator (seeded by keras.utils.set_random_seed): a
+# SeedGenerator made at import would start TensorFlow's runtime in every process that imports
+# this module, and the grader forks its kernels from one that must not have started it.
+seed_generator = None
 
 CELLS = ("sampling_shape", "sampling_statistics", "sampling_fresh_noise", "sampling_gradients")
 

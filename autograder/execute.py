@@ -1,0 +1,433 @@
+"""Run one submission's notebook in a confined kernel, within its limits: the grading worker.
+
+`execute(task)` takes plain data (the sanitized notebook, the assignment's other files, the
+limits) and returns plain data (the executed notebook and how the run ended). It never
+touches the gradebook or the course folder, so the same function runs in the grader's own
+threads or on a Dask worker on another machine. The cells are executed by nbgrader's own
+`Execute` preprocessor (the same timeouts, interrupts and error handling as `nbgrader
+autograde`); only the kernel is different: it is forked from a preloaded zygote, confined
+by `autograder.sandbox`, and the whole submission has one wall-time, memory and output budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.provisioning import LocalProvisioner
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbgrader.preprocessors import Execute
+
+from autograder import limits, sandbox
+from autograder.zygote import PASSED_ENVIRONMENT, ZygoteClient
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a kernel must never see of the course folder: solutions, private checks and values,
+# other students' work, the gradebook, the grading logs. (The preloaded zygote has already
+# imported the hidden checks, so the tests still run.)
+HIDDEN_COURSE_PATHS = ("source", "autograder", "submitted", "autograded", "feedback",
+                       "gradebook.db", "gradebook.db-journal", "grading", "demo", ".git",
+                       "benchmarks")  # fmt: skip
+
+# Grading runs a notebook down to its last graded cell: what comes after cannot change a
+# grade (nbgrader scores each graded cell by its own outputs), and in these notebooks it is
+# most of the run (training and plots). `Task.all_cells` runs everything, as nbgrader does.
+SKIPPED_NOTE = "[not run when grading: no graded cell comes after this one]\n"
+
+STATUS_GRADED = "graded"
+STATUS_TIME = "over the time limit"
+STATUS_MEMORY = "over the memory limit"
+STATUS_DIED = "kernel died"
+STATUS_WORKER = "grading error"
+
+
+@dataclass
+class Task:
+    """Everything a worker needs to run one submission: plain data, no paths of the course."""
+
+    student: str
+    assignment: str
+    notebook: str  # the sanitized notebook (nbformat JSON)
+    files: dict[str, str] = field(default_factory=dict)  # other files: path -> base64 bytes
+    wall_seconds: float = limits.SUBMISSION_WALL_SECONDS
+    memory_bytes: int = limits.SUBMISSION_MEMORY_BYTES
+    output_bytes: int = limits.OUTPUT_BYTES_PER_CELL
+    execute_config: dict = field(default_factory=dict)  # nbgrader's `Execute` settings
+    threads: int = 1  # TensorFlow / BLAS threads of the kernel
+    memory_enforcement: str = "auto"
+    course_version: str = ""  # the grader's; a worker with other code refuses the task
+    all_cells: bool = False  # also run the cells after the last graded one (no grade needs them)
+    hide: list[str] = field(default_factory=list)  # the graded course's private paths
+    isolate: bool = True  # namespaces and a user switch where the machine allows them
+
+
+@dataclass
+class Result:
+    """How one submission's run ended; `notebook` holds every cell that ran (or None)."""
+
+    student: str
+    status: str
+    detail: str = ""
+    notebook: str | None = None
+    seconds: float = 0.0
+    peak_bytes: int | None = None
+    cells_run: int = 0
+    cells_not_run: int = 0  # stopped by a limit or a dead kernel: they earn no points
+    cells_skipped: int = 0  # after the last graded cell, not run (see SKIPPED_NOTE)
+    isolated: bool = False
+    memory_enforcement: str = ""
+    host: str = field(default_factory=socket.gethostname)
+    worker_pid: int = field(default_factory=os.getpid)  # the process that ran it
+    kernel_start_seconds: float | None = None  # from the request to the first cell
+    cell_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- the kernel
+
+
+class ZygoteProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, but the kernel is forked by the zygote, confined."""
+
+    zygote: ZygoteClient | None = None
+    spec: sandbox.SandboxSpec | None = None
+    handle = None
+
+    async def launch_kernel(self, cmd, **kwargs):
+        self.process = await asyncio.to_thread(self.zygote.spawn, list(cmd), self.spec)
+        self.handle = self.process  # kept: jupyter_client forgets `process` once it has ended
+        self.pid = self.process.pid
+        self.pgid = None  # signals go to the kernel; its namespace takes its children with it
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info
+
+
+class ConfinedExecute(Execute):
+    """nbgrader's Execute with a whole-submission deadline, an output budget per cell, and a
+    kernel that may die: every cell it did not run is marked, so it earns no points."""
+
+    def __init__(self, *, zygote, spec, deadline, output_bytes, last_cell=None, **kwargs):
+        super().__init__(**kwargs)
+        self.last_cell = last_cell  # index of the last cell a grade can depend on
+        self.zygote, self.spec = zygote, spec
+        self.deadline, self.output_bytes = deadline, output_bytes
+        self.stop: str | None = None  # why the rest of the notebook does not run
+        self.handle = None
+        self.cells_run = 0
+        self.cells_not_run = 0
+        self.cells_skipped = 0
+        self._output_used: dict[int, int] = {}
+        self._cut: set[int] = set()
+        self.cell_seconds: dict[str, float] = {}  # cell id -> seconds it ran
+        self.first_cell_at: float | None = None
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        folder = Path(self.spec.scratch) / ".kernel"
+        folder.mkdir(exist_ok=True)
+        km.transport = "ipc"  # Unix sockets in the scratch folder: the kernel has no network
+        km.ip = str(folder / "ipc")
+        km.connection_file = str(folder / "connection.json")
+        km.kernel_id = str(uuid.uuid4())
+        provisioner = ZygoteProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
+                                        parent=km)  # fmt: skip
+        provisioner.zygote, provisioner.spec = self.zygote, self.spec
+        km.provisioner = provisioner
+        self._provisioner = provisioner
+        return km
+
+    @property
+    def kernel_handle(self):
+        provisioner = getattr(self, "_provisioner", None)
+        return provisioner.handle if provisioner is not None else None
+
+    async def _async_check_alive(self) -> None:
+        # The zygote says at once when a kernel has ended; the heartbeat takes seconds to.
+        handle = self.kernel_handle
+        if handle is not None and handle.poll() is not None:
+            raise DeadKernelError("Kernel died")
+        await super()._async_check_alive()
+
+    def _not_run(self, cell) -> None:
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "error", ename="NotGraded", evalue=self.stop,
+                traceback=[f"This cell was not run: {self.stop}."],
+            )
+        ]  # fmt: skip
+        self.cells_not_run += 1
+
+    def _kill(self) -> None:
+        handle = self.kernel_handle
+        if handle is not None:
+            handle.kill()
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)  # fmt: skip
+        if self.stop is not None:
+            self._not_run(cell)
+            return cell
+        if self.last_cell is not None and cell_index > self.last_cell:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            self.cells_skipped += 1
+            return cell
+        began = time.monotonic()
+        if self.first_cell_at is None:
+            self.first_cell_at = began
+        remaining = self.deadline - began
+        try:
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            cell = await asyncio.wait_for(
+                super().async_execute_cell(cell, cell_index, execution_count, store_history),
+                timeout=remaining,
+            )
+            self.cells_run += 1
+        except (asyncio.TimeoutError, DeadKernelError):
+            if time.monotonic() >= self.deadline:
+                self.stop = (
+                    f"the submission went over its time limit ({self.spec.wall_seconds:g} s)"
+                )
+            else:
+                self.stop = "the kernel died"
+            self._kill()
+            self._not_run(cell)
+        self.cell_seconds[cell.get("id") or str(cell_index)] = round(time.monotonic() - began, 3)
+        if cell_index in self._cut:  # first, so that nbgrader's own line limit keeps it too
+            cell.outputs.insert(0, nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"[output cut: this cell's output went over {self.output_bytes:,} bytes; "
+                     "the rest was dropped]\n",
+            ))  # fmt: skip
+        return cell
+
+    def output(self, outs, msg, display_id, cell_index):
+        msg_type = msg["msg_type"]
+        if msg_type in ("stream", "display_data", "update_display_data"):
+            size = len(json.dumps(msg["content"]))
+            used = self._output_used.get(cell_index, 0)
+            if used + size > self.output_bytes:
+                self._cut.add(cell_index)
+                if msg_type == "stream" and msg["content"].get("name") == "stderr":
+                    # Keep that there was stderr (nbgrader gives such a test cell zero),
+                    # not what it said.
+                    if not any(o.get("name") == "stderr" for o in outs):
+                        msg = {**msg, "content": {"name": "stderr", "text": "[stderr cut]\n"}}
+                        return super().output(outs, msg, display_id, cell_index)
+                return None
+            self._output_used[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+# ----------------------------------------------------------------------------- the worker
+
+
+class _Worker:
+    """One zygote and one scratch folder per process, shared by the threads that grade."""
+
+    _lock = threading.Lock()
+    _zygotes: dict[tuple, ZygoteClient] = {}
+    _scratch: Path | None = None
+
+    @classmethod
+    def _scratch_folder(cls) -> Path:  # call with the lock held
+        if cls._scratch is None:
+            cls._scratch = Path(tempfile.mkdtemp(prefix="ag-"))
+            cls._scratch.chmod(0o711)  # kernels may enter their own folder, list none
+            os.environ.get("AUTOGRADER_KEEP_SCRATCH") or atexit.register(
+                shutil.rmtree, cls._scratch, True
+            )
+        return cls._scratch
+
+    @classmethod
+    def scratch(cls) -> Path:
+        with cls._lock:
+            return cls._scratch_folder()
+
+    @classmethod
+    def zygote(cls, threads: int) -> ZygoteClient:
+        """The zygote for kernels with `threads` threads and this process's data settings."""
+        key = (threads, *((name, os.environ.get(name)) for name in PASSED_ENVIRONMENT))
+        with cls._lock:
+            zygote = cls._zygotes.get(key)
+            if zygote is None or zygote.process.poll() is not None:
+                home = cls._scratch_folder() / f"zygote-{len(cls._zygotes)}"
+                zygote = ZygoteClient(threads, home, home.with_suffix(".log"))
+                cls._zygotes[key] = zygote
+                atexit.register(zygote.close)
+            return zygote
+
+
+def warm_up(threads: int = 1) -> dict:
+    """Start this process's zygote now (it takes seconds); return what the machine allows."""
+    zygote = _Worker.zygote(threads)
+    return {"capabilities": zygote.capabilities, "preload_seconds": zygote.preload_seconds,
+            "host": socket.gethostname()}  # fmt: skip
+
+
+def course_version() -> str:
+    """A fingerprint of the code and reference values that decide a grade on this machine."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in ("course", "autograder"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix in {".py", ".json"} and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def execute(task: Task) -> Result:
+    """Run `task`'s notebook in a confined kernel and say how it ended. Never raises."""
+    if task.course_version and task.course_version != course_version():
+        return Result(task.student, STATUS_WORKER,
+                      f"this worker ({socket.gethostname()}) has other course code than the "
+                      "grader: update it to the grader's commit")  # fmt: skip
+    folder = None
+    start = time.monotonic()
+    try:
+        zygote = _Worker.zygote(task.threads)
+        start = time.monotonic()  # the submission's clock starts with its kernel
+        folder = Path(tempfile.mkdtemp(dir=_Worker.scratch()))
+        folder.chmod(0o700)
+        for name, data in task.files.items():
+            target = folder / name
+            if not target.resolve().is_relative_to(folder.resolve()):
+                continue  # a file name that points outside the folder is not copied
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(data))
+        spec = sandbox.SandboxSpec(
+            scratch=str(folder),
+            wall_seconds=task.wall_seconds + 15,  # the supervisor's backstop
+            memory_bytes=task.memory_bytes,
+            hide=[str(ROOT / name) for name in HIDDEN_COURSE_PATHS] + list(task.hide),
+            expose=[str(ROOT)],
+            tmp_bytes=limits.SCRATCH_TMP_BYTES,
+            file_bytes=limits.FILE_BYTES,
+            processes=limits.PROCESSES,
+            memory_enforcement=task.memory_enforcement,
+            isolate=task.isolate,
+        )
+        return _run(task, zygote, spec, folder, start)
+    except Exception as error:  # a failure of the grading machinery, named for the instructor
+        return Result(task.student, STATUS_WORKER, f"{type(error).__name__}: {error}",
+                      seconds=time.monotonic() - start)  # fmt: skip
+    finally:
+        if folder is not None:
+            os.environ.get("AUTOGRADER_KEEP_SCRATCH") or shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
+    notebook = nbformat.reads(task.notebook, as_version=4)
+    config = {"Execute": dict(task.execute_config)}
+    from traitlets.config import Config
+
+    graded = [i for i, cell in enumerate(notebook.cells)
+              if cell.metadata.get("nbgrader", {}).get("grade")]  # fmt: skip
+    executor = ConfinedExecute(
+        last_cell=None if task.all_cells or not graded else graded[-1],
+        zygote=zygote,
+        spec=spec,
+        deadline=start + task.wall_seconds,
+        output_bytes=task.output_bytes,
+        config=Config(config),
+    )
+    # As nbconvert's ExecutePreprocessor.preprocess does before it runs the cells.
+    NotebookClient.__init__(executor, notebook)
+    executor._check_assign_resources({"metadata": {"path": str(folder)}})
+    failure = None
+    try:
+        asyncio.run(executor.async_execute())
+    except Exception as error:  # the kernel never started, or nbclient gave up
+        failure = f"{type(error).__name__}: {error}"
+    handle = executor.kernel_handle
+    if handle is not None:
+        handle.kill()
+        handle.wait(30)
+    outcome = (handle.outcome if handle is not None else None) or {}
+    status, detail = STATUS_GRADED, ""
+    reason = outcome.get("reason")
+    if reason == "memory":
+        status = STATUS_MEMORY
+        detail = f"the kernel used more than {task.memory_bytes / 2**30:g} GB and was stopped"
+    elif reason == "time" or (executor.stop or "").startswith("the submission went over"):
+        status = STATUS_TIME
+        detail = f"stopped after {task.wall_seconds:g} s"
+    elif executor.stop == "the kernel died" or failure:
+        status = STATUS_DIED
+        how = (f"signal {outcome['signal']}" if outcome.get("signal")
+               else f"exit status {outcome.get('exit_code')}")  # fmt: skip
+        start_error = folder / "kernel-start-error.txt"
+        detail = f"the kernel ended by itself ({how})"
+        if start_error.exists():
+            detail += ": " + start_error.read_text().strip()
+        elif reason and reason not in ("time", "memory"):
+            detail += f": {reason}"
+        elif failure:
+            detail += f"; {failure}"
+    if status != STATUS_GRADED and executor.stop:
+        for cell in notebook.cells:
+            if (
+                cell.cell_type == "code"
+                and cell.outputs
+                and cell.outputs[-1].get("ename") == "NotGraded"
+            ):
+                cell.outputs[-1]["evalue"] = cell.outputs[-1]["traceback"][0] = (
+                    f"This cell was not run: {status} ({detail})."
+                )
+    return Result(
+        task.student,
+        status,
+        detail,
+        notebook=nbformat.writes(notebook),
+        seconds=time.monotonic() - start,
+        peak_bytes=outcome.get("peak_bytes"),
+        cells_run=executor.cells_run,
+        cells_not_run=executor.cells_not_run,
+        cells_skipped=executor.cells_skipped,
+        isolated=bool(outcome.get("isolated")),
+        memory_enforcement=outcome.get("memory_enforcement", ""),
+        kernel_start_seconds=(
+            None if executor.first_cell_at is None else round(executor.first_cell_at - start, 3)
+        ),  # fmt: skip
+        cell_seconds=executor.cell_seconds,
+    )
+
+
+def encode_files(folder: Path, skip=(".ipynb",)) -> dict[str, str]:
+    """The files of an assignment folder other than notebooks, for `Task.files`."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix not in skip and ".ipynb_checkpoints" not in path.parts:
+            found[str(path.relative_to(folder))] = base64.b64encode(path.read_bytes()).decode()
+    return found
+
+
+def main() -> None:
+    """`python -m autograder.execute TASK.json`: run one task, print its result as JSON."""
+    import sys
+
+    task = Task(**json.loads(Path(sys.argv[1]).read_text()))
+    print(json.dumps(execute(task).to_dict()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""What `nbgrader autograde` does before and after it runs a submission, by nbgrader's own code.
+
+`nbgrader autograde` does three things per submission: it prepares it (creates the student
+and the submission in the gradebook, copies the assignment's files, and sanitizes the
+notebook: clears outputs, restores every locked cell from the gradebook), runs it, and saves
+it (limits its output, stores each graded cell's points in the gradebook, applies late
+penalties, writes `autograded/`). `Steps` calls nbgrader's own `Autograde` converter for the
+first and the last, one submission at a time, in the grader's process, and leaves the
+running to `autograder.execute`, which never sees the gradebook. The result is what
+`nbgrader autograde` would have written, so formgrader, `nbgrader generate_feedback` and
+`nbgrader export` work unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.writers import FilesWriter
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import BaseConverter
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from traitlets import List
+from traitlets.config.loader import PyFileConfigLoader
+
+
+class StepError(RuntimeError):
+    """nbgrader refused a submission; the message holds its own words."""
+
+
+class ReplayExecution(NbGraderPreprocessor):
+    """Stands where nbgrader's `Execute` stands: puts in the outputs of the run that
+    `autograder.execute` made, cell by cell, into the notebook nbgrader sanitized."""
+
+    def preprocess(self, nb, resources):
+        executed = self.parent.parent.executed
+        if executed is None or len(executed.cells) != len(nb.cells):
+            raise StepError("the executed notebook does not match the sanitized one")
+        for cell, ran in zip(nb.cells, executed.cells):
+            if cell.cell_type != ran.cell_type or cell.source != ran.source:
+                raise StepError("a cell changed while the notebook ran")
+            if cell.cell_type == "code":
+                cell.outputs = ran.outputs
+                cell.execution_count = ran.execution_count
+        if "language_info" in executed.metadata:
+            nb.metadata["language_info"] = executed.metadata["language_info"]
+        return nb, resources
+
+
+class ClassAutograde(Autograde):
+    """nbgrader's Autograde converter, driven one submission at a time by `Steps`."""
+
+    autograde_preprocessors = List([
+        ReplayExecution,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ])  # fmt: skip
+
+    executed = None  # the run to replay into the notebook being saved
+
+
+def load_config(course: Path):
+    """The course's nbgrader configuration, as `nbgrader` loads it from `nbgrader_config.py`."""
+    path = course / "nbgrader_config.py"
+    if not path.is_file():
+        raise StepError(f"{course} holds no nbgrader_config.py: it is not a course folder")
+    config = PyFileConfigLoader(path.name, path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    return config
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(
+            record.getMessage().strip().splitlines()[0] if record.getMessage() else ""
+        )
+
+
+class Steps:
+    """Prepare and save submissions of one course with nbgrader's code (one thread only)."""
+
+    def __init__(self, course: Path):
+        self.course = course
+        self.config = load_config(course)
+        self.coursedir = CourseDirectory(config=self.config)
+        self.converter = ClassAutograde(coursedir=self.coursedir, config=self.config)
+        self.converter.writer = FilesWriter(parent=self.converter, config=self.config)
+        self.converter.exporter = self.converter.exporter_class(parent=self.converter,
+                                                                config=self.config)  # fmt: skip
+        self.converter.force = True
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    def execute_config(self) -> dict:
+        """The `Execute` settings of the course (cell timeout and so on), for the workers."""
+        return {key: value for key, value in self.config.get("Execute", {}).items()}
+
+    def _paths(self, assignment: str, student: str) -> tuple[Path, Path]:
+        submitted = Path(self.coursedir.format_path(self.coursedir.submitted_directory,
+                                                    student, assignment))  # fmt: skip
+        autograded = Path(self.coursedir.format_path(self.coursedir.autograded_directory,
+                                                     student, assignment))  # fmt: skip
+        return submitted / f"{assignment}.ipynb", autograded / f"{assignment}.ipynb"
+
+    def _run(self, what: str, step):
+        capture = _Capture()
+        self.converter.log.addHandler(capture)
+        try:
+            return step()
+        except StepError:
+            raise
+        except Exception as error:  # nbgrader's own exceptions carry its reason
+            said = [line for line in capture.lines if line] or [f"{type(error).__name__}: {error}"]
+            raise StepError(f"nbgrader could not {what}: {said[-1]}") from error
+        finally:
+            self.converter.log.removeHandler(capture)
+
+    def prepare(self, assignment: str, student: str) -> tuple[str, Path]:
+        """Sanitize one submission as `nbgrader autograde` would; return the notebook to run
+        (JSON) and the folder holding the files that go with it."""
+        submitted, autograded = self._paths(assignment, student)
+        converter = self.converter
+
+        def step():
+            converter.coursedir.assignment_id = assignment
+            converter.coursedir.student_id = student
+            converter._sanitizing = True
+            converter.notebooks = [str(submitted)]
+            converter.init_destination(assignment, student)
+            converter.init_assignment(assignment, student)
+            if not converter.notebooks:
+                raise StepError(f"the gradebook has no notebook {assignment} in {assignment}: "
+                                f"run `nbgrader generate_assignment {assignment}`")  # fmt: skip
+            converter._init_preprocessors()
+            BaseConverter.convert_single_notebook(converter, str(submitted))
+            return autograded.read_text(), autograded.parent
+
+        return self._run("prepare the submission", step)
+
+    def save(self, assignment: str, student: str, executed: str) -> None:
+        """Replay the run into the sanitized notebook and save its grades, as nbgrader would."""
+        _, autograded = self._paths(assignment, student)
+        converter = self.converter
+
+        def step():
+            converter.coursedir.assignment_id = assignment
+            converter.coursedir.student_id = student
+            converter._sanitizing = False
+            converter.executed = nbformat.reads(executed, as_version=4)
+            converter.notebooks = [str(autograded)]
+            converter._init_preprocessors()
+            try:
+                BaseConverter.convert_single_notebook(converter, str(autograded))
+            finally:
+                converter.executed = None
+                converter._sanitizing = True
+            converter.set_permissions(assignment, student)
+
+        self._run("save the grades", step)
+
+    def discard(self, assignment: str, student: str) -> None:
+        """Remove a half-made autograded folder of a submission that could not be graded."""
+        import shutil
+
+        _, autograded = self._paths(assignment, student)
+        shutil.rmtree(autograded.parent, ignore_errors=True)

@@ -1,0 +1,320 @@
+"""Grading a class: parallel, confined, within limits, every submission named (issue 11).
+
+Each test grades a small class of notebook 06 (no dataset, quick) with the real pipeline:
+nbgrader's own steps in this process, every notebook run in a kernel forked from the
+zygote and confined by the sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import nbformat
+import psutil
+import pytest
+
+from autograder import classgrade, execute, grading, limits, sandbox
+from autograder.classgrade import Options
+from tests.conftest import ROOT
+from tests.nbgrader_cells import cells_by_role
+
+pytestmark = pytest.mark.slow
+ASSIGNMENT = "06_reparameterization"
+SOLUTIONS, _, POINTS = cells_by_role(ASSIGNMENT)
+PATHWISE = {"pathwise_shape", "pathwise_mean", "pathwise_log_var", "pathwise_unbiased"}
+SAMPLING = {"sampling_shape", "sampling_statistics", "sampling_fresh_noise", "sampling_gradients"}
+FULL = sum(POINTS.values())
+PATHWISE_POINTS = sum(POINTS[c] for c in PATHWISE)
+
+
+def digest(paths) -> dict:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    """A scratch course with 06 released, copied afresh for each test that needs a class."""
+    course = grading.copy_course(tmp_path_factory.mktemp("released") / "course")
+    grading.nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    return course
+
+
+@pytest.fixture
+def course(released, tmp_path):
+    import shutil
+
+    copy = tmp_path / "course"
+    shutil.copytree(released, copy)
+    return copy
+
+
+def submit(course, student, **cells):
+    """A submission: the solution, with some solution cells replaced by other code."""
+    return grading.make_submission(course, ASSIGNMENT, student, cells)
+
+
+def sampling_with(prefix: str) -> str:
+    """The solution's `sampling` cell with code run first (when the cell runs)."""
+    return prefix + "\n" + SOLUTIONS["sampling"]
+
+
+def autograded(course, student) -> nbformat.NotebookNode:
+    return nbformat.read(grading.notebook_path(course, "autograded", ASSIGNMENT, student),
+                         as_version=4)  # fmt: skip
+
+
+def printed(notebook) -> str:
+    return "".join(out.get("text", "") + str(out.get("evalue", ""))
+                   for cell in notebook.cells if cell.cell_type == "code"
+                   for out in cell.outputs)  # fmt: skip
+
+
+def by_student(results):
+    return {r.student: r for r in results}
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+ATTACK = """
+import json, os, subprocess
+report = {{}}
+for path in {writes!r}:
+    try:
+        with open(path, "a") as stream:
+            stream.write("# tampered")
+        report[path] = "WROTE"
+    except OSError as error:
+        report[path] = type(error).__name__
+for path in {reads!r}:
+    try:
+        found = os.listdir(path) if os.path.isdir(path) else open(path).read()
+        report[path] = "READ " + str(len(found))
+    except OSError as error:
+        report[path] = type(error).__name__
+report["env"] = sorted(key for key in os.environ if "DB" in key or "SECRET" in key)
+report["uid"] = os.getuid()
+report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+print("ATTACK " + json.dumps(report))
+"""
+
+
+def test_a_submission_cannot_touch_the_course_the_gradebook_or_the_next_student(
+    course, monkeypatch
+):
+    gradebook = course / "gradebook.db"
+    monkeypatch.setenv("NBGRADER_DB_URL", f"sqlite:///{gradebook}")  # must not reach the kernel
+    checks = [ROOT / "course" / "checks" / "nb06.py", ROOT / "course" / "checks" / "core.py",
+              ROOT / "autograder" / "hidden" / "nb06.py"]  # fmt: skip
+    sources = [ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+               course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"]  # fmt: skip
+    marker = "987.654"
+    writes = [str(p) for p in [*checks, *sources, gradebook]]
+    reads = [str(p) for p in [sources[1], course / "submitted", ROOT / "autograder" / "references"]]
+    attack = ATTACK.format(writes=writes, reads=reads, marker=marker)
+    submit(course, "a_attacker", sampling=sampling_with(attack))
+    submit(course, "b_honest")
+    before = digest([*checks, *sources])
+    results = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False)))
+
+    assert digest([*checks, *sources]) == before
+    line = next(x for x in printed(autograded(course, "a_attacker")).splitlines()
+                if x.startswith("ATTACK "))  # fmt: skip
+    report = json.loads(line.removeprefix("ATTACK "))
+    assert not [p for p in writes if report[p] == "WROTE"], report
+    assert not [p for p in reads if report[p].startswith("READ")], report
+    assert report["env"] == [], "the kernel saw the grader's database settings"
+    assert report["uid"] != 0 and report["pids"] == [1], "the kernel sees other processes"
+    assert results["a_attacker"].total == FULL  # the attack itself costs no points
+    assert results["b_honest"].status == "graded" and results["b_honest"].total == FULL
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+    assert left == [], "a process the submission started outlived its grading"
+    cgroups = sandbox.memory_cgroup_root()
+    if cgroups is not None:
+        assert list(cgroups.glob("autograder-*")) == [], "a submission's cgroup was left behind"
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def test_an_infinite_loop_is_stopped_at_the_submissions_limit_and_keeps_earlier_points(course):
+    submit(course, "loop", sampling="def sampling(args):\n    while True:\n        pass\n")
+    start = time.monotonic()
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, wall_seconds=12,
+                                                       progress=False))[0]  # fmt: skip
+    elapsed = time.monotonic() - start
+    assert result.status == execute.STATUS_TIME and "12 s" in result.detail
+    assert elapsed < 12 + 25, "the loop ran on past the submission's limit"
+    assert {c: result.scores[c] for c in PATHWISE} == {c: POINTS[c] for c in PATHWISE}
+    assert all(result.scores[c] == 0 for c in SAMPLING)
+    assert "over the time limit" in printed(autograded(course, "loop"))
+
+
+@pytest.mark.parametrize("enforcement", ["auto", "watchdog"])
+def test_memory_beyond_the_limit_stops_that_submission_only(course, enforcement):
+    hog = "import numpy as np\nhog = np.ones(int(3e8))  # 2.4 GB\n"
+    submit(course, "a_hog", sampling=sampling_with(hog))
+    submit(course, "b_honest")
+    options = Options(jobs=2, memory_bytes=2**30, memory_enforcement=enforcement, progress=False)
+    results = by_student(grading.grade(course, ASSIGNMENT, options))
+    hog_result = results["a_hog"]
+    assert hog_result.status == execute.STATUS_MEMORY, hog_result
+    assert {c: hog_result.scores[c] for c in PATHWISE} == {c: POINTS[c] for c in PATHWISE}
+    assert results["b_honest"].status == "graded" and results["b_honest"].total == FULL
+
+
+def test_a_50_mb_print_is_cut_and_makes_a_small_feedback_file(course):
+    flood = 'for _ in range(50_000):\n    print("y" * 999)\n'  # 50 MB
+    submit(course, "flood", sampling=sampling_with(flood))
+    results = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))
+    assert results[0].total == FULL
+    grading.feedback_and_export(course, ASSIGNMENT, results)
+    feedback = course / "feedback" / "flood" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert feedback.stat().st_size < 3 * 2**20
+    assert "[output cut" in printed(autograded(course, "flood"))
+
+
+def test_a_kernel_that_dies_keeps_the_points_of_the_cells_before(course):
+    submit(course, "dies", sampling="import os\n\ndef sampling(args):\n    os._exit(3)\n")
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
+    assert result.status == execute.STATUS_DIED and "exit status 3" in result.detail
+    assert result.total == PATHWISE_POINTS
+    assert {c for c, s in result.scores.items() if s} == PATHWISE
+
+
+# ----------------------------------------------------------------------------- every end named
+
+
+def test_every_submission_ends_graded_or_named_and_nothing_submitted_changes(course):
+    submit(course, "ok")
+    cut = submit(course, "cut")
+    cut.write_text(cut.read_text()[:3000])
+    renamed = submit(course, "renamed")
+    renamed.rename(renamed.with_name("my notebook.ipynb"))
+    old = submit(course, "old_metadata")
+    notebook = nbformat.read(old, as_version=4)
+    next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade"))["metadata"][
+        "nbgrader"
+    ]["schema_version"] = 1
+    nbformat.write(notebook, old)
+    submitted = sorted((course / "submitted").rglob("*"))
+    before = digest(submitted)
+
+    results = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False)))
+    assert results["ok"].status == "graded" and results["ok"].total == FULL
+    assert results["cut"].status.startswith("not a readable notebook")
+    assert results["renamed"].status.startswith(f"no notebook named {ASSIGNMENT}.ipynb")
+    assert "my notebook.ipynb" in results["renamed"].status
+    assert results["old_metadata"].status.startswith("nbgrader error:")
+    assert "nbgrader" in results["old_metadata"].status.lower()
+    assert digest(sorted((course / "submitted").rglob("*"))) == before
+
+    rows = {r["student_id"]: r for r in grading.read_grades_csv(
+        grading.feedback_and_export(course, ASSIGNMENT, list(results.values())))
+        if r["assignment"] == ASSIGNMENT}  # fmt: skip
+    assert float(rows["ok"]["score"]) == FULL and rows["ok"]["grading_status"] == "graded"
+    for student in ("cut", "renamed", "old_metadata"):
+        assert rows[student]["score"] == "" and rows[student]["raw_score"] == ""
+        assert rows[student]["grading_status"] == results[student].status
+    table = grading.table(list(results.values()))
+    row = next(line for line in table.splitlines() if line.startswith("cut "))
+    assert " 0 " not in row and "-" in row
+
+
+def test_a_rerun_grades_only_new_or_changed_submissions_unless_forced(course):
+    for student in ("a", "b", "c"):
+        submit(course, student)
+    first = grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False))
+    assert all(r.fresh and r.total == FULL for r in first)
+    again = grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False))
+    assert [(r.fresh, r.total, r.status) for r in again] == [(False, FULL, "graded")] * 3
+    submit(course, "b", sampling="def sampling(args):\n    raise NotImplementedError()\n")
+    changed = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False)))
+    assert {s for s, r in changed.items() if r.fresh} == {"b"}
+    assert changed["b"].total == PATHWISE_POINTS
+    forced = grading.grade(course, ASSIGNMENT, Options(jobs=2, force=True, progress=False))
+    assert all(r.fresh for r in forced)
+    log = (course / classgrade.STATE_FOLDER / f"{ASSIGNMENT}.log").read_text().splitlines()
+    assert len(log) == 3 + 1 + 3  # one line per submission graded, runs that graded nothing none
+
+
+def test_progress_shows_done_total_and_failures(course, capfd):
+    submit(course, "fine")
+    submit(course, "dies", sampling="import os\n\ndef sampling(args):\n    os._exit(1)\n")
+    grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=True))
+    shown = capfd.readouterr().err
+    assert "2/2" in shown and "not fully graded: 1" in shown and "submission" in shown
+
+
+# ----------------------------------------------------------------------------- same grades
+
+
+def test_grades_are_those_of_plain_nbgrader_autograde(course, tmp_path):
+    """The solution, the stub and one submission per known mistake of 06: every cell's
+    points, from the parallel pipeline, equal those of one plain `nbgrader autograde`."""
+    import importlib
+
+    mistakes = importlib.import_module("autograder.mistakes.nb06").MISTAKES
+    first = {}
+    for mistake in mistakes:
+        first.setdefault(mistake.target, mistake)
+    submissions = {"solution": {}, "stub": None,
+                   **{f"m_{m.name}": {m.target: m.source()} for m in first.values()}}  # fmt: skip
+    plain = grading.copy_course(tmp_path / "plain")
+    grading.nbgrader(plain, "generate_assignment", ASSIGNMENT, "--force")
+    for target in (course, plain):
+        for student, cells in submissions.items():
+            grading.make_submission(target, ASSIGNMENT, student, cells, solved=cells is not None)
+    ours = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False)))
+    grading.nbgrader(plain, "autograde", ASSIGNMENT)
+    for student in submissions:
+        theirs = grading.graded_result(plain, ASSIGNMENT, student)
+        assert ours[student].scores == theirs.scores, student
+        assert ours[student].max_scores == theirs.max_scores
+    assert ours["solution"].total == FULL and ours["stub"].total == 0
+
+
+# ----------------------------------------------------------------------------- the machinery
+
+
+def test_the_default_time_limit_covers_the_measured_fast_mode_runs_with_a_margin():
+    """limits.SUBMISSION_WALL_SECONDS is derived from the committed benchmark: at least five
+    times the slowest assignment's fast-mode grading, plus a cold start."""
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    graded = [run["wall_seconds"] for run in results["runs"] if run["mode"] == "autograde"]
+    assert graded, "the benchmark records autograde runs"
+    assert limits.SUBMISSION_WALL_SECONDS >= 3 * max(graded)
+
+
+def test_the_sandbox_says_what_this_machine_allows():
+    caps = sandbox.capabilities()
+    assert set(caps) == {"root", "namespaces", "user_switch", "memory_cgroup"}
+    text = sandbox.describe(caps)
+    assert ("own mount, PID and network namespaces" in text) == caps["namespaces"]
+    if caps["root"]:
+        assert caps["namespaces"], "as root on Linux, grading must isolate submissions"
+
+
+def test_a_worker_with_other_course_code_refuses_the_task():
+    task = execute.Task(student="x", assignment=ASSIGNMENT, notebook="{}", course_version="0" * 16)
+    result = execute.execute(task)
+    assert result.status == execute.STATUS_WORKER and "other course code" in result.detail
+
+
+def test_without_namespaces_the_limits_still_hold_and_nothing_is_left_running(course):
+    """The fallback where namespaces are not allowed (not root): the time limit, and the
+    stopping of every process the submission started, do not depend on them."""
+    marker = "876.543"
+    spawn = f'import subprocess\nsubprocess.Popen(["sleep", "{marker}"])\n'
+    submit(course, "spawner", pathwise_gradient=spawn + SOLUTIONS["pathwise_gradient"],
+           sampling="def sampling(args):\n    while True:\n        pass\n")  # fmt: skip
+    options = Options(jobs=1, wall_seconds=12, isolate=False, progress=False)
+    result = grading.grade(course, ASSIGNMENT, options)[0]
+    assert result.status == execute.STATUS_TIME
+    assert result.total == PATHWISE_POINTS
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+    assert left == []
+
