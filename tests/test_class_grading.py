@@ -317,4 +317,3 @@ def test_without_namespaces_the_limits_still_hold_and_nothing_is_left_running(co
     assert result.total == PATHWISE_POINTS
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
     assert left == []
-
