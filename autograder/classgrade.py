@@ -48,6 +48,10 @@ class StudentResult:
     peak_bytes: int | None = None
     fresh: bool = False  # graded in this run (not unchanged since an earlier one)
     worker: str = ""  # host:pid of the process that ran the notebook
+    prepare_seconds: float | None = None  # nbgrader's steps before the run
+    kernel_start_seconds: float | None = None  # from asking for a kernel to its first cell
+    cell_seconds: dict[str, float] = field(default_factory=dict)  # cell id -> seconds run
+    save_seconds: float | None = None  # nbgrader's steps after the run
 
     @property
     def total(self) -> float:
@@ -65,7 +69,7 @@ class Options:
 
     jobs: int = field(default_factory=limits.default_jobs)
     threads: int | None = None  # TensorFlow threads per kernel (None: cores / jobs)
-    wall_seconds: float = limits.SUBMISSION_WALL_SECONDS
+    wall_seconds: float | None = None  # None: the assignment's default (limits.wall_seconds)
     memory_bytes: int = limits.SUBMISSION_MEMORY_BYTES
     output_bytes: int = limits.OUTPUT_BYTES_PER_CELL
     force: bool = False
@@ -240,6 +244,8 @@ class ClassGrader:
         self.log_path = self.folder / f"{assignment}.log"
         self.state = self._read_state()
         self.version = execute.course_version()
+        self._prepare_seconds: dict[str, float] = {}
+        self.wall_seconds = self.options.wall_seconds or limits.wall_seconds(assignment)
 
     def _read_state(self) -> dict:
         try:
@@ -315,13 +321,15 @@ class ClassGrader:
         return paths
 
     def _task(self, student: str) -> execute.Task:
+        began = time.perf_counter()
         notebook, folder = self.steps.prepare(self.assignment, student)
+        self._prepare_seconds[student] = time.perf_counter() - began
         return execute.Task(
             student=student,
             assignment=self.assignment,
             notebook=notebook,
             files=execute.encode_files(folder),
-            wall_seconds=self.options.wall_seconds,
+            wall_seconds=self.wall_seconds,
             memory_bytes=self.options.memory_bytes,
             output_bytes=self.options.output_bytes,
             execute_config=self.steps.execute_config(),
@@ -334,6 +342,19 @@ class ClassGrader:
         )
 
     def _finish(self, student: str, run: execute.Result) -> StudentResult:
+        began = time.perf_counter()
+        result = self._save(student, run)
+        result.seconds, result.peak_bytes, result.fresh = run.seconds, run.peak_bytes, True
+        result.worker = f"{run.host}:{run.worker_pid}"
+        result.prepare_seconds = self._prepare_seconds.pop(student, None)
+        result.kernel_start_seconds, result.cell_seconds = (
+            run.kernel_start_seconds,
+            run.cell_seconds,
+        )
+        result.save_seconds = time.perf_counter() - began
+        return result
+
+    def _save(self, student: str, run: execute.Result) -> StudentResult:
         if run.notebook is None:  # nothing ran: no grade, and no stale one either
             self.steps.discard(self.assignment, student)
             _remove_submission(self.steps.db_url, self.assignment, student)
@@ -351,8 +372,6 @@ class ClassGrader:
                 if run.status != execute.STATUS_GRADED:
                     result.status = run.status
                 result.detail = run.detail
-        result.seconds, result.peak_bytes, result.fresh = run.seconds, run.peak_bytes, True
-        result.worker = f"{run.host}:{run.worker_pid}"
         return result
 
     def grade(self) -> list[StudentResult]:
@@ -381,8 +400,10 @@ class ClassGrader:
         total, failures = len(todo), 0
         bar = tqdm(total=total, unit="submission", desc=self.assignment, file=sys.stderr,
                    disable=not self.options.progress, dynamic_ncols=True)  # fmt: skip
-        bar.write(f"Grading {total} submission(s) of {self.assignment}: {runner.describe()}; "
-                  f"{execute.sandbox.describe(runner_capabilities(runner))}")  # fmt: skip
+        if self.options.progress:
+            how = execute.sandbox.describe(runner_capabilities(runner))
+            bar.write(f"Grading {total} submission(s) of {self.assignment}: {runner.describe()}; "
+                      f"{how}; at most {self.wall_seconds:g} s each")  # fmt: skip
         running: dict = {}
         try:
             while todo or running:

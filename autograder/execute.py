@@ -62,7 +62,7 @@ class Task:
     assignment: str
     notebook: str  # the sanitized notebook (nbformat JSON)
     files: dict[str, str] = field(default_factory=dict)  # other files: path -> base64 bytes
-    wall_seconds: float = limits.SUBMISSION_WALL_SECONDS
+    wall_seconds: float = limits.UNMEASURED_WALL_SECONDS
     memory_bytes: int = limits.SUBMISSION_MEMORY_BYTES
     output_bytes: int = limits.OUTPUT_BYTES_PER_CELL
     execute_config: dict = field(default_factory=dict)  # nbgrader's `Execute` settings

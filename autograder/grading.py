@@ -321,8 +321,9 @@ def main(argv=None) -> int:
     gr.add_argument(
         "--wall-seconds",
         type=float,
-        default=limits.SUBMISSION_WALL_SECONDS,
-        help="wall time for a whole submission (default %(default)s)",
+        default=None,
+        help="wall time for a whole submission (default: the assignment's own, "
+        "in autograder/limits.py)",
     )
     gr.add_argument(
         "--memory-gb",
@@ -340,6 +341,11 @@ def main(argv=None) -> int:
         "--force",
         action="store_true",
         help="grade every submission again, not only new or changed ones",
+    )
+    gr.add_argument(
+        "--all-cells",
+        action="store_true",
+        help="also run the cells after the last graded one (no grade depends on them)",
     )
     gr.add_argument(
         "--scheduler",
@@ -360,7 +366,7 @@ def main(argv=None) -> int:
                                    f"{', '.join(assignments(ROOT))}")  # fmt: skip
             if (
                 args.jobs < 1
-                or args.wall_seconds <= 0
+                or (args.wall_seconds is not None and args.wall_seconds <= 0)
                 or args.memory_gb <= 0
                 or args.output_mb <= 0
             ):
@@ -370,6 +376,7 @@ def main(argv=None) -> int:
                 jobs=args.jobs, threads=args.threads, wall_seconds=args.wall_seconds,
                 memory_bytes=int(args.memory_gb * 2**30), output_bytes=int(args.output_mb * 2**20),
                 force=args.force, scheduler=args.scheduler, progress=not args.no_progress,
+                all_cells=args.all_cells,
             )  # fmt: skip
             results = grade(ROOT, args.assignment, options)
             grades_csv = feedback_and_export(ROOT, args.assignment, results)

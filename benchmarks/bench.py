@@ -26,6 +26,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -53,6 +54,20 @@ PACKAGES = (
 )
 # What an autograde run reports, read from the gradebook (not printed by a notebook).
 AUTOGRADE_METRICS = ("autograded_score", "autograded_max", "autograded_fraction")
+# The class runs (`run_class`): the class grader on a generated class, plain serial nbgrader on
+# a sample of it, and the class grader at one and two TensorFlow threads per kernel.
+CLASS_MODES = ("class", "class_plain", "class_threads")
+# The "grade" runs: the class grader on one assignment's solution alone.
+GRADE_METRICS = ("submission_seconds", "autograded_fraction", "budget_share")
+CLASS_METRICS = (
+    "submissions",
+    "seconds_per_submission",
+    "speedup_per_submission",
+    "unnamed",
+    "not_in_gradebook",
+    "correct_not_full_marks",
+    "kernel_threads",
+)
 # Data a target set on a real dataset can be checked on: checksum-verified files, or files an
 # instructor put in the data folder (real data whose checksum this course does not know).
 REAL_KINDS = ("real", "data folder")
@@ -107,7 +122,7 @@ class Target:
     def rows(self) -> str:
         """The runs it applies to, in words."""
         if self.notebook is None:
-            every = "every assignment" if self.mode == "autograde" else "every notebook"
+            every = "every notebook" if self.mode in MODES else "every assignment"
             return f"{self.mode}, {every}"
         return f"{self.notebook}{f' ({self.variant})' if self.variant else ''}, {self.mode}"
 
@@ -165,8 +180,11 @@ def _target(entry: dict, where: str) -> Target:
     limit = target.at_most if target.at_most is not None else target.at_least
     if isinstance(limit, bool) or not isinstance(limit, int | float):
         raise BenchError(f"{where}: the limit must be a number, not {limit!r}.")
-    if target.mode not in (*MODES, "autograde"):
-        raise BenchError(f"{where}: mode is {target.mode!r}; use full, fast or autograde.")
+    if target.mode not in (*MODES, "autograde", "grade", *CLASS_MODES):
+        raise BenchError(
+            f"{where}: mode is {target.mode!r}; use full, fast, autograde, grade or "
+            f"{', '.join(CLASS_MODES)}."
+        )
     if not (
         target.measure in ("wall_seconds", "peak_memory_mb") or target.measure.startswith("metric:")
     ):
@@ -179,6 +197,16 @@ def _target(entry: dict, where: str) -> Target:
         if name not in AUTOGRADE_METRICS:
             raise BenchError(
                 f"{where}: autograde runs report {', '.join(AUTOGRADE_METRICS)}, not {name!r}."
+            )
+    if target.mode == "grade" and target.measure.startswith("metric:"):
+        if name not in GRADE_METRICS:
+            raise BenchError(
+                f"{where}: grade runs report {', '.join(GRADE_METRICS)}, not {name!r}."
+            )
+    if target.mode in CLASS_MODES and target.measure.startswith("metric:"):
+        if name not in CLASS_METRICS:
+            raise BenchError(
+                f"{where}: class runs report {', '.join(CLASS_METRICS)}, not {name!r}."
             )
     if target.notebook is not None and target.notebook not in assignments(ROOT):
         raise BenchError(f"{where}: there is no notebook {target.notebook!r} in source/.")
@@ -494,6 +522,94 @@ def run_autograde(course: Path, assignment: str, work: Path, timeout: float) -> 
     return run
 
 
+def run_grade(course: Path, assignment: str, work: Path, timeout: float) -> dict:
+    """Time the class grader on one assignment's solution submission alone (a fresh grader:
+    its wall time includes starting the zygote; `submission_seconds` is the submission's)."""
+    summary, log = work / "grade" / f"{assignment}.json", work / "grade" / f"{assignment}.log"
+    summary.unlink(missing_ok=True)
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "benchmarks.grading_class", "solo", str(course),
+               assignment, str(summary)]  # fmt: skip
+    measured = measure(command, log, autograde_env(), ROOT, timeout)
+    run = _row(assignment, None, "grade", measured, load)
+    run["errors"] = failures(measured, "the class grader", log, [])
+    if summary.is_file():
+        found = json.loads(summary.read_text())
+        run["metrics"] = {name: found[name] for name in GRADE_METRICS}
+        if found["status"] != "graded":
+            run["errors"].append(found["status"])
+    elif not run["errors"]:
+        run["errors"] = ["the class grader wrote no summary"]
+    return run
+
+
+def run_class(work: Path, size: int, sample_size: int, timeout: float) -> list[dict]:
+    """Grade a generated class of 08 with the class grader, then a sample of it with plain
+    serial `nbgrader autograde`, then 30 correct submissions at 1 and at 2 TensorFlow threads
+    per kernel. Each run is measured as a whole (wall time, peak memory of its processes)."""
+    folder = work / "class"
+    shutil.rmtree(folder, ignore_errors=True)
+    course, plain = folder / "course", folder / "plain"
+    make = [sys.executable, "-m", "benchmarks.grading_class", "make", str(course),
+            "--size", str(size), "--plain", str(plain), "--sample", str(sample_size)]  # fmt: skip
+    made = measure(make, folder / "make.log", autograde_env(), ROOT, timeout)
+    rows = []
+    if made.returncode != 0:
+        failed = _row(ASSIGNMENT_OF_CLASS, None, "class", made, os.getloadavg()[0])
+        failed["errors"] = failures(made, "making the class", folder / "make.log", [])
+        return [failed]
+    ours = _grade_class(course, folder / "summary.json", folder / "grade.log", timeout, [])
+    rows.append(ours)
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT_OF_CLASS]
+    measured = measure(command, folder / "plain.log", autograde_env(), plain, timeout)
+    row = _row(ASSIGNMENT_OF_CLASS, None, "class_plain", measured, load)
+    count = len(json.loads((plain / "class.json").read_text()))
+    row["metrics"] = {"submissions": count, "seconds_per_submission": measured.wall_seconds / count}
+    row["errors"] = [] if not measured.timed_out else [f"stopped after {timeout:g} s"]
+    rows.append(row)
+    if not ours["errors"]:
+        ours["metrics"]["speedup_per_submission"] = (
+            row["metrics"]["seconds_per_submission"] / ours["metrics"]["seconds_per_submission"]
+        )
+    threads = folder / "threads"
+    make = [sys.executable, "-m", "benchmarks.grading_class", "make", str(threads),
+            "--size", "30", "--only-correct"]  # fmt: skip
+    made = measure(make, folder / "make-threads.log", autograde_env(), ROOT, timeout)
+    for count in (1, 2):
+        summary, log = folder / f"threads-{count}.json", folder / f"threads-{count}.log"
+        variant = f"{count} TF thread(s) per kernel"
+        options = ["--threads", str(count)]
+        rows.append(_grade_class(threads, summary, log, timeout, options, "class_threads", variant))
+    return rows
+
+
+ASSIGNMENT_OF_CLASS = "08_conditional_vae"
+
+
+def _grade_class(course, summary, log, timeout, extra, mode="class", variant=None) -> dict:
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "benchmarks.grading_class", "grade", str(course),
+               str(summary), *extra]  # fmt: skip
+    measured = measure(command, log, autograde_env(), ROOT, timeout)
+    row = _row(ASSIGNMENT_OF_CLASS, variant, mode, measured, load)
+    row["errors"] = failures(measured, "the class grader", log, [])
+    if summary.is_file():
+        found = json.loads(summary.read_text())
+        row["class"] = found
+        row["metrics"] = {
+            "submissions": found["submissions"],
+            "seconds_per_submission": measured.wall_seconds / found["submissions"],
+            "unnamed": len(found["unnamed"]),
+            "not_in_gradebook": found["expected_in_gradebook"] - found["in_gradebook"],
+            "correct_not_full_marks": found["correct"] - found["correct_full_marks"],
+            "kernel_threads": found["kernel_threads"],
+        }
+    elif not row["errors"]:
+        row["errors"] = ["the class grader wrote no summary"]
+    return row
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(ROOT))
@@ -773,6 +889,7 @@ def bench(
     autograde: bool = True,
     variants: bool = True,
     command: str = "",
+    class_size: int = 0,
 ) -> dict:
     """Run everything asked for, one run at a time; write the results after each run."""
     targets = load_targets()
@@ -816,7 +933,17 @@ def bench(
         course = copy_course(work / "course")
         for assignment in notebooks:
             record(run_autograde(course, assignment, work, timeout))
+        graded = copy_course(work / "grade-course")
+        for assignment in notebooks:
+            record(run_grade(graded, assignment, work, timeout))
+    if class_size:
+        for run in run_class(work, class_size, CLASS_SAMPLE, 4 * timeout):
+            record(run)
     return results
+
+
+CLASS_SIZE = 300  # issue 11: a class of 300, graded on this machine's 2 cores
+CLASS_SAMPLE = 20  # submissions graded by plain serial nbgrader for the comparison
 
 
 def _now() -> str:
@@ -835,6 +962,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--no-autograde", action="store_true", help="skip timing autograde")
     parser.add_argument("--no-variants", action="store_true", help="skip notebook variants")
+    parser.add_argument(
+        "--class-size",
+        type=int,
+        default=CLASS_SIZE,
+        help="submissions in the generated class of 08 (0: skip the class runs)",
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="where results.* go")
     parser.add_argument(
         "--work",
@@ -872,6 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
             autograde=not args.no_autograde,
             variants=not args.no_variants,
             command=" ".join(["python -m benchmarks.bench", *argv]),
+            class_size=args.class_size,
         )
     except BenchError as error:
         print(f"make bench: {error}", file=sys.stderr)

@@ -109,6 +109,10 @@ def test_the_targets_file_holds_the_issues_targets_each_with_its_source():
         "mnist_vae_latent_2": ("metric:vae_val_loss", "at_most", 160),
         "mnist_vae_latent_20": ("metric:vae_val_loss", "at_most", 110),
         "autograde_time": ("wall_seconds", "at_most", 60),
+        "class_time": ("wall_seconds", "at_most", 1200),
+        "class_speedup": ("metric:speedup_per_submission", "at_least", 4),
+        "class_every_end_named": ("metric:unnamed", "at_most", 0),
+        "class_in_gradebook": ("metric:not_in_gradebook", "at_most", 0),
     }
     for name, (measure, side, limit) in expected.items():
         assert name in targets, f"targets.toml lost {name}"
@@ -123,7 +127,7 @@ def test_every_target_names_a_notebook_variant_and_metric_that_exist():
             assert t.notebook in assignments(ROOT), t.id
         if t.variant is not None:
             assert (t.notebook, t.variant) in variants, t.id
-        if t.measure.startswith("metric:") and t.mode != "autograde":
+        if t.measure.startswith("metric:") and t.mode in bench.MODES:
             assert t.notebook is not None, f"{t.id}: a quality target names its notebook"
             name = t.measure.removeprefix("metric:")
             source = (ROOT / "source" / t.notebook / f"{t.notebook}.ipynb").read_text()
@@ -135,7 +139,7 @@ HEAD = "[[target]]\n"
 BAD_TARGETS = [
     (HEAD + GOOD, "exactly one of at_most and at_least"),
     (HEAD + GOOD.replace("source='s'", "source=''") + "at_most=1\n", "source must be a non-empty"),
-    (HEAD + GOOD.replace("full", "slow") + "at_most=1\n", "use full, fast or autograde"),
+    (HEAD + GOOD.replace("full", "slow") + "at_most=1\n", "use full, fast, autograde, grade"),
     (HEAD + GOOD.replace("wall_seconds", "speed") + "at_most=1\n", "is not wall_seconds"),
     (HEAD + GOOD + "at_most=1\nmaximum=2\n", "maximum"),
     (HEAD + GOOD + "at_most='300'\n", "must be a number"),
@@ -265,7 +269,8 @@ def table_rows(markdown: str, heading: str) -> list[list[str]]:
 def one_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     command = [sys.executable, "-m", "benchmarks.bench", "--notebooks", "07", "--modes", "fast",
-               "--out", str(out), "--work", str(out / "work"), "--timeout", "600"]  # fmt: skip
+               "--out", str(out), "--work", str(out / "work"), "--timeout", "600",
+               "--class-size", "0"]  # fmt: skip
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return finished, out
 
@@ -278,18 +283,24 @@ def test_the_benchmark_runs_one_notebook_in_fast_mode_and_its_autograde(one_run)
     assert [(r["notebook"], r["mode"]) for r in results["runs"]] == [
         ("07_frey_face_vae", "fast"),
         ("07_frey_face_vae", "autograde"),
+        ("07_frey_face_vae", "grade"),
     ]
     assert results["machine"]["cpu_count"] == os.cpu_count()
     assert results["versions"]["keras"] == keras.__version__
     assert "nbgrader" in results["versions"] and "tensorflow-cpu" in results["versions"]
-    fast, graded = results["runs"]
+    fast, graded, ours = results["runs"]
     assert 0 < fast["wall_seconds"] < results["total_seconds"]
     # The kernel imports TensorFlow (several hundred MB); the runner alone stays far below.
     assert fast["peak_memory_mb"] > 300 and graded["peak_memory_mb"] > 300
     assert graded["metrics"]["autograded_score"] == graded["metrics"]["autograded_max"] > 0
+    assert ours["metrics"]["autograded_fraction"] == 1.0
+    assert 0 < ours["metrics"]["submission_seconds"] < ours["wall_seconds"]
+    share = ours["metrics"]["budget_share"]
     assert {v["target"]: v["status"] for v in results["verdicts"]} == {
         "autograde_time": "met" if graded["wall_seconds"] <= 60 else "not met",
         "autograde_full_marks": "met",
+        "grade_full_marks": "met",
+        "grade_within_budget": "met" if share <= 0.25 else "not met",
     }
 
 
@@ -315,7 +326,7 @@ def test_the_benchmark_writes_a_well_formed_table(one_run):
     assert rows[0] == bench.RUN_COLUMNS
     assert all(len(row) == len(bench.RUN_COLUMNS) for row in rows)
     by_mode = {row[1]: dict(zip(rows[0], row)) for row in rows[1:]}
-    assert set(by_mode) == {"fast", "autograde"}
+    assert set(by_mode) == {"fast", "autograde", "grade"}
     fast = by_mode["fast"]
     assert fast["notebook"] == "07_frey_face_vae" and fast["data"].startswith("Frey Face: ")
     assert re.fullmatch(r"\d+\.\d s|\d+ min \d\d s", fast["wall time"])
@@ -339,8 +350,12 @@ def test_the_committed_results_cover_every_notebook_target_and_mode():
     results = json.loads(RESULTS.read_text())
     runs = {(r["notebook"], r["variant"], r["mode"]) for r in results["runs"]}
     for name in assignments(ROOT):
-        for mode in ("full", "fast", "autograde"):
+        for mode in ("full", "fast", "autograde", "grade"):
             assert (name, None, mode) in runs, f"results.json has no {mode} run of {name}"
+    assert ("08_conditional_vae", None, "class") in runs and (
+        "08_conditional_vae", None, "class_plain") in runs  # fmt: skip
+    class_run = next(r for r in results["runs"] if r["mode"] == "class")
+    assert class_run["metrics"]["submissions"] == bench.CLASS_SIZE
     for variant in bench.VARIANTS:
         assert (variant.notebook, variant.name, "full") in runs
     assert not [r for r in results["runs"] if r["errors"]], "a committed run failed"
