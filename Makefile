@@ -38,7 +38,7 @@ release: $(STAMP)
 	$(BIN)/python -m autograder.grading release $(if $(COURSE_REPO),--repo "$(COURSE_REPO)") $(if $(COURSE_REF),--ref "$(COURSE_REF)")
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab
+	$(BIN)/python -m course.lab
 
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "Say which: make grade ASSIGNMENT=08_conditional_vae"; exit 1; }

@@ -14,6 +14,10 @@ c.CourseDirectory.root = str(ROOT)
 # e.g. postgresql://user@host/autoencoders.
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
 
+# The exchange (release, fetch, submit, collect) is a folder of the course, so that a course
+# on one machine works without setting one up; a shared one goes in the site's config.
+c.Exchange.root = str(ROOT / "exchange")
+
 # Every student notebook opens with the header: Colab set-up, imports, seeds, data source.
 c.IncludeHeaderFooter.header = str(ROOT / "source" / "header.ipynb")
 

@@ -115,12 +115,65 @@ def import_tensorflow_quietly():
 
 
 def setup(seed: int = SEED) -> None:
-    """Import TensorFlow quietly, seed every random generator and say how the course runs."""
+    """Import TensorFlow quietly, seed every random generator and say how the course runs.
+
+    In a notebook it also makes an unfinished exercise say so in one line (see
+    `explain_unfinished`).
+    """
     import_tensorflow_quietly()
     import keras
 
     keras.utils.set_random_seed(seed)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # not in IPython: nothing to set up
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NotImplementedError,), explain_unfinished)
     print(describe(seed))
+
+
+def _in_a_cell(filename: str) -> bool:
+    """Whether code comes from a notebook cell (ipykernel and IPython name them so)."""
+    return "ipykernel_" in filename or filename.startswith("<ipython-input")
+
+
+def _unfinished_exercise(error):
+    """The code of the notebook cell that raised NotImplementedError, if this error or one it
+    was raised while handling (a library may turn it into its own) comes from one."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        innermost = error.__traceback__
+        while innermost is not None and innermost.tb_next is not None:
+            innermost = innermost.tb_next
+        if isinstance(error, NotImplementedError) and innermost is not None:
+            code = innermost.tb_frame.f_code
+            if _in_a_cell(code.co_filename):
+                return code
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def explain_unfinished(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for a NotImplementedError that reaches the top of a cell.
+
+    When it comes from an exercise still holding its `raise NotImplementedError()`, the
+    cell says in one line which exercise to finish first, instead of a bare traceback.
+    Any other NotImplementedError (from a library) keeps its usual traceback. Either way the
+    cell fails, so nbgrader scores it as failed.
+    """
+    code = _unfinished_exercise(value)
+    if code is not None:
+        red, plain = "\x1b[1;31m", "\x1b[0m"
+        if code.co_name == "<module>":
+            line = f"{red}Not done yet:{plain} replace `raise NotImplementedError()` with your code"
+        else:
+            line = f"{red}Finish `{code.co_name}` first:{plain} its exercise is not written yet"
+        value._render_traceback_ = lambda: [line]  # IPython shows this instead of a traceback
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
 def describe(seed: int = SEED) -> str:

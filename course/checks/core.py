@@ -5,15 +5,31 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import textwrap
 import warnings
 import zlib
 from importlib import resources
 
 import numpy as np
 
+# Failure messages are wrapped at spaces to this width, so that a notebook never breaks a
+# word across lines.
+MESSAGE_WIDTH = 88
+
 
 class CheckFailed(AssertionError):
-    """A check failed; the message is written for the student."""
+    """A check failed; the message is written for the student.
+
+    In a notebook it shows as its message alone, in a few wrapped lines, without the
+    traceback through the course's code that would bury it (IPython asks an exception for
+    `_render_traceback_`). The cell still fails, so nbgrader still gives it no points.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = ["\x1b[1;31mCheck failed\x1b[0m (this cell earns its points once it passes)"]
+        for paragraph in str(self).split("\n"):
+            lines += textwrap.wrap(paragraph, MESSAGE_WIDTH, break_long_words=False) or [""]
+        return lines
 
 
 def fail(message: str):
