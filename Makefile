@@ -7,6 +7,7 @@
 #                    autograde every new or changed submission, in parallel, each confined
 #   make references  regenerate every reference value from autograder/reference/
 #   make bench       run every notebook (full and fast) and autograde; writes benchmarks/results.*
+#   make student-repo DEST=../course-students [TAG=v2027.1]   the copy students get
 #   make lint        ruff
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -15,7 +16,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test release lab grade references bench lint venv
+.PHONY: demo test release lab grade references bench lint venv student-repo
 
 venv: $(STAMP)
 
@@ -46,6 +47,10 @@ grade: $(STAMP)
 
 references: $(STAMP)
 	$(BIN)/python -m autograder.make_references
+
+student-repo: $(STAMP)
+	@test -n "$(DEST)" || { echo "Say where: make student-repo DEST=../course-students"; exit 1; }
+	$(BIN)/python -m autograder.student_repo "$(DEST)" $(if $(TAG),--tag "$(TAG)")
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
