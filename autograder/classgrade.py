@@ -112,9 +112,10 @@ def check_submission(folder: Path, assignment: str) -> str | None:
     return None
 
 
-def fingerprint(folder: Path, version: str) -> str:
-    """What decides a submission's grade: its files and the grading code's version."""
-    digest = hashlib.sha256(version.encode())
+def fingerprint(folder: Path, grading_key: str) -> str:
+    """What decides a submission's grade: its files, and `grading_key` (the grading code's
+    version and the limits it was graded within)."""
+    digest = hashlib.sha256(grading_key.encode())
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             digest.update(str(path.relative_to(folder)).encode())
@@ -246,6 +247,10 @@ class ClassGrader:
         self.version = execute.course_version()
         self._prepare_seconds: dict[str, float] = {}
         self.wall_seconds = self.options.wall_seconds or limits.wall_seconds(assignment)
+        # What decides a grade besides the submission: the grading code and the limits.
+        options = self.options
+        self.grading_key = json.dumps([self.version, self.wall_seconds, options.memory_bytes,
+                                       options.output_bytes, options.all_cells])  # fmt: skip
 
     def _read_state(self) -> dict:
         try:
@@ -271,7 +276,7 @@ class ClassGrader:
     def _record(self, result: StudentResult, print_ok: bool = True) -> StudentResult:
         folder = self.course / "submitted" / result.student / self.assignment
         self.state[result.student] = {
-            "fingerprint": fingerprint(folder, self.version) if folder.is_dir() else None,
+            "fingerprint": fingerprint(folder, self.grading_key) if folder.is_dir() else None,
             "status": result.status,
             "detail": result.detail,
             "seconds": round(result.seconds, 2),
@@ -287,8 +292,9 @@ class ClassGrader:
             return False
         known = self.state.get(student)
         folder = self.course / "submitted" / student / self.assignment
-        return bool(known and known.get("final")
-                    and known.get("fingerprint") == fingerprint(folder, self.version))  # fmt: skip
+        if not known or not known.get("final"):
+            return False
+        return known.get("fingerprint") == fingerprint(folder, self.grading_key)
 
     def _from_state(self, student: str) -> StudentResult:
         known = self.state[student]

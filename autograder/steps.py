@@ -135,6 +135,14 @@ class Steps:
         finally:
             self.converter.log.removeHandler(capture)
 
+    def _select(self, assignment: str, student: str, sanitizing: bool, notebook: Path) -> None:
+        """Point nbgrader's converter at one submission's notebook, for one of its halves."""
+        converter = self.converter
+        converter.coursedir.assignment_id = assignment
+        converter.coursedir.student_id = student
+        converter._sanitizing = sanitizing
+        converter.notebooks = [str(notebook)]
+
     def prepare(self, assignment: str, student: str) -> tuple[str, Path]:
         """Sanitize one submission as `nbgrader autograde` would; return the notebook to run
         (JSON) and the folder holding the files that go with it."""
@@ -142,10 +150,7 @@ class Steps:
         converter = self.converter
 
         def step():
-            converter.coursedir.assignment_id = assignment
-            converter.coursedir.student_id = student
-            converter._sanitizing = True
-            converter.notebooks = [str(submitted)]
+            self._select(assignment, student, True, submitted)
             converter.init_destination(assignment, student)
             converter.init_assignment(assignment, student)
             if not converter.notebooks:
@@ -163,11 +168,8 @@ class Steps:
         converter = self.converter
 
         def step():
-            converter.coursedir.assignment_id = assignment
-            converter.coursedir.student_id = student
-            converter._sanitizing = False
+            self._select(assignment, student, False, autograded)
             converter.executed = nbformat.reads(executed, as_version=4)
-            converter.notebooks = [str(autograded)]
             converter._init_preprocessors()
             try:
                 BaseConverter.convert_single_notebook(converter, str(autograded))

@@ -38,6 +38,9 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # Unprivileged users for kernels: one per kernel running at once, so that two submissions
 # never share a user (nor its process limit). Only ids with no account on the machine are used.
 SANDBOX_UID_BASE = 64000
+UID_LOCKS = (
+    Path("/run/autograder-uids") if os.access("/run", os.W_OK) else Path("/tmp/autograder-uids")
+)
 READY_TIMEOUT_SECONDS = 300
 SPAWN_TIMEOUT_SECONDS = 60
 
@@ -144,16 +147,29 @@ def run_kernel(argv: list[str]) -> None:
 _START_FOLDER = os.getcwd()
 
 
-def _free_uid(in_use: set[int]) -> int:
+def _claim_uid() -> tuple[int, int]:
+    """An unprivileged user id no other kernel on this machine is running as, and the lock
+    that keeps it ours until the kernel has ended (close the second value to free it).
+
+    Every zygote on the machine (one per grading process or Dask worker) claims ids through
+    the same lock files, so two kernels never share a user, nor its process limit. Only ids
+    with no account on the machine are used.
+    """
+    import fcntl
     import pwd
 
+    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
     uid = SANDBOX_UID_BASE
     while True:
-        if uid not in in_use:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            lock = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                pwd.getpwuid(uid)
-            except KeyError:
-                return uid
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return uid, lock
+            except BlockingIOError:
+                os.close(lock)
         uid += 1
 
 
@@ -182,6 +198,10 @@ def _start_supervisor(request: dict, uid: int | None) -> tuple[int, int]:
                       os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # fmt: skip
         os.dup2(log, 1)
         os.dup2(log, 2)
+        # Nothing else of the zygote's reaches this kernel: not the other kernels' report
+        # pipes (reading one would steal another submission's outcome), nor their user locks.
+        os.closerange(3, write)
+        os.closerange(write + 1, os.sysconf("SC_OPEN_MAX"))
         if uid is not None:
             _chown_tree(spec.scratch, uid)
 
@@ -226,13 +246,13 @@ def serve() -> None:
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
                     request = json.loads(line)
-                    uid = None
+                    uid = lock = None
                     # An unprivileged user needs the namespace's view of Python's folders.
                     confined = caps["namespaces"] and request["spec"].get("isolate", True)
                     if caps["user_switch"] and confined:
-                        uid = _free_uid({c["uid"] for c in running.values()})
+                        uid, lock = _claim_uid()
                     pid, pipe = _start_supervisor(request, uid)
-                    running[pipe] = {"id": request["id"], "pid": pid, "uid": uid, "buffer": b""}
+                    running[pipe] = {"id": request["id"], "pid": pid, "lock": lock, "buffer": b""}
                     selector.register(pipe, selectors.EVENT_READ, pipe)
                 continue
             pipe = key.data
@@ -252,6 +272,8 @@ def serve() -> None:
                 os.waitpid(child["pid"], 0)
                 if child.get("cgroup"):
                     sandbox.remove_cgroup(child["cgroup"])
+                if child["lock"] is not None:
+                    os.close(child["lock"])  # its user id is free again
                 del running[pipe]
 
 

@@ -121,6 +121,8 @@ class Target:
     @property
     def rows(self) -> str:
         """The runs it applies to, in words."""
+        if self.mode in CLASS_MODES:
+            return f"{self.mode}: the generated class of {ASSIGNMENT_OF_CLASS}"
         if self.notebook is None:
             every = "every notebook" if self.mode in MODES else "every assignment"
             return f"{self.mode}, {every}"

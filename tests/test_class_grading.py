@@ -320,3 +320,23 @@ def test_without_namespaces_the_limits_still_hold_and_nothing_is_left_running(co
     assert result.total == PATHWISE_POINTS
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
     assert left == []
+
+
+def test_kernels_running_at_once_never_share_a_user_nor_inherit_each_other_s_files(course):
+    """Two kernels at once (two jobs): each runs as a user of its own, and each starts with
+    the same open files, so none holds a pipe or lock of the other's (through the zygote)."""
+    probe = ('import os, time\nprint("PROBE", os.getuid(), len(os.listdir("/proc/self/fd")))\n'
+             "time.sleep(2)\n")  # fmt: skip
+    for student in ("a", "b", "c", "d"):
+        submit(course, student, pathwise_gradient=probe + SOLUTIONS["pathwise_gradient"])
+    results = grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False))
+    assert all(r.total == FULL for r in results)
+    probes = {}
+    for result in results:
+        line = next(x for x in printed(autograded(course, result.student)).splitlines()
+                    if x.startswith("PROBE"))  # fmt: skip
+        _, uid, fds = line.split()
+        probes[result.student] = (int(uid), int(fds))
+    assert all(uid >= 64000 for uid, _ in probes.values())
+    assert len({uid for uid, _ in probes.values()}) >= 2, "kernels at once shared a user"
+    assert len({fds for _, fds in probes.values()}) == 1, f"open files differ: {probes}"

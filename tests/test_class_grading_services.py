@@ -68,6 +68,7 @@ def test_a_dask_cluster_grades_a_class_as_this_machine_does(course):
     assert all(r.status == "graded" for r in results.values())
     workers = {r.worker for r in results.values()}
     assert all(not w.endswith(f":{os.getpid()}") for w in workers), "ran here, not on workers"
+    assert len(workers) == 2, "both worker processes graded"
     rows = grading.read_grades_csv(grading.feedback_and_export(course, ASSIGNMENT,
                                                                list(results.values())))  # fmt: skip
     assert {r["student_id"]: float(r["score"]) for r in rows if r["assignment"] == ASSIGNMENT} == {
