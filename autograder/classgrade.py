@@ -166,9 +166,9 @@ def _remove_submission(db_url: str, assignment: str, student: str) -> None:
 class LocalRunner:
     """Workers as threads of this process: each drives one confined kernel at a time."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, assignment: str):
         self.capacity = options.jobs
-        self.warm = execute.warm_up(options.kernel_threads())
+        self.warm = execute.warm_up(options.kernel_threads(), assignment)
         self.pool = concurrent.futures.ThreadPoolExecutor(options.jobs, thread_name_prefix="grade")
 
     def describe(self) -> str:
@@ -189,7 +189,7 @@ class LocalRunner:
 class DaskRunner:
     """Workers on a Dask distributed cluster; the gradebook never leaves this machine."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, assignment: str):
         try:
             from distributed import Client
         except ImportError as error:
@@ -198,7 +198,7 @@ class DaskRunner:
             ) from error
         self.client = Client(options.scheduler, timeout=30)
         threads = options.kernel_threads() if options.threads else 1
-        self.warm = self.client.run(execute.warm_up, threads)
+        self.warm = self.client.run(execute.warm_up, threads, assignment)
         self.capacity = max(1, sum(self.client.nthreads().values()))
         self.threads = threads
 
@@ -402,7 +402,8 @@ class ClassGrader:
     def _grade_all(self, todo: deque, results: dict) -> None:
         from tqdm import tqdm
 
-        runner = DaskRunner(self.options) if self.options.scheduler else LocalRunner(self.options)
+        runner_class = DaskRunner if self.options.scheduler else LocalRunner
+        runner = runner_class(self.options, self.assignment)
         total, failures = len(todo), 0
         bar = tqdm(total=total, unit="submission", desc=self.assignment, file=sys.stderr,
                    disable=not self.options.progress, dynamic_ncols=True)  # fmt: skip

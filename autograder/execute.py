@@ -26,10 +26,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute
+from traitlets import default
 
 from autograder import limits, sandbox
 from autograder.zygote import PASSED_ENVIRONMENT, ZygoteClient
@@ -121,8 +124,12 @@ class ConfinedExecute(Execute):
     """nbgrader's Execute with a whole-submission deadline, an output budget per cell, and a
     kernel that may die: every cell it did not run is marked, so it earns no points."""
 
-    def __init__(self, *, zygote, spec, deadline, output_bytes, last_cell=None, **kwargs):
+    def __init__(self, *, zygote, spec, deadline, output_bytes, total_bytes, last_cell=None,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
+        self.store_widget_state = False  # widget state is not a grade; it has no size limit
+        self.total_bytes = total_bytes
+        self._total = 0
         self.last_cell = last_cell  # index of the last cell a grade can depend on
         self.zygote, self.spec = zygote, spec
         self.deadline, self.output_bytes = deadline, output_bytes
@@ -138,12 +145,12 @@ class ConfinedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        folder = Path(self.spec.scratch) / ".kernel"
-        folder.mkdir(exist_ok=True)
+        folder = Path(self.spec.runtime)
         km.transport = "ipc"  # Unix sockets in the scratch folder: the kernel has no network
         km.ip = str(folder / "ipc")
         km.connection_file = str(folder / "connection.json")
         km.kernel_id = str(uuid.uuid4())
+        km.client_factory = LimitedKernelClient
         provisioner = ZygoteProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,
                                         parent=km)  # fmt: skip
         provisioner.zygote, provisioner.spec = self.zygote, self.spec
@@ -219,13 +226,20 @@ class ConfinedExecute(Execute):
         return cell
 
     def output(self, outs, msg, display_id, cell_index):
-        msg_type = msg["msg_type"]
-        if msg_type in ("stream", "display_data", "update_display_data"):
-            size = len(json.dumps(msg["content"]))
-            used = self._output_used.get(cell_index, 0)
-            if used + size > self.output_bytes:
+        """Keep a cell's output within `output_bytes` (and the submission's within
+        `total_bytes`). Errors are always kept, cut to size: a cell with an error must fail."""
+        msg_type, content = msg["msg_type"], msg["content"]
+        if msg_type == "error":
+            if _size(content) > self.output_bytes:
                 self._cut.add(cell_index)
-                if msg_type == "stream" and msg["content"].get("name") == "stderr":
+                msg = {**msg, "content": _trimmed_error(content, self.output_bytes)}
+            return super().output(outs, msg, display_id, cell_index)
+        if msg_type in ("stream", "display_data", "update_display_data", "execute_result"):
+            size = _size(content)
+            used = self._output_used.get(cell_index, 0)
+            if used + size > self.output_bytes or self._total + size > self.total_bytes:
+                self._cut.add(cell_index)
+                if msg_type == "stream" and content.get("name") == "stderr":
                     # Keep that there was stderr (nbgrader gives such a test cell zero),
                     # not what it said.
                     if not any(o.get("name") == "stderr" for o in outs):
@@ -233,7 +247,43 @@ class ConfinedExecute(Execute):
                         return super().output(outs, msg, display_id, cell_index)
                 return None
             self._output_used[cell_index] = used + size
+            self._total += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _size(content: dict) -> int:
+    """About how many bytes an output's content holds (its strings, not their JSON)."""
+    total = 0
+    stack = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return total
+
+
+def _trimmed_error(content: dict, budget: int) -> dict:
+    """An error output cut to about `budget` bytes: its name, the start of its message, and
+    the first lines of its traceback."""
+    line = max(200, budget // 40)
+    traceback = [text[:line] for text in content.get("traceback", [])[:20]]
+    return {**content, "evalue": str(content.get("evalue", ""))[: budget // 4],
+            "traceback": [*traceback, "[traceback cut]"]}  # fmt: skip
+
+
+class LimitedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, whose sockets drop a message bigger than MESSAGE_BYTES (and
+    with it the connection) instead of taking it into the grader's memory."""
+
+    @default("context")
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, limits.MESSAGE_BYTES)
+        return context
 
 
 # ----------------------------------------------------------------------------- the worker
@@ -251,9 +301,7 @@ class _Worker:
         if cls._scratch is None:
             cls._scratch = Path(tempfile.mkdtemp(prefix="ag-"))
             cls._scratch.chmod(0o711)  # kernels may enter their own folder, list none
-            os.environ.get("AUTOGRADER_KEEP_SCRATCH") or atexit.register(
-                shutil.rmtree, cls._scratch, True
-            )
+            atexit.register(shutil.rmtree, cls._scratch, True)
         return cls._scratch
 
     @classmethod
@@ -262,22 +310,24 @@ class _Worker:
             return cls._scratch_folder()
 
     @classmethod
-    def zygote(cls, threads: int) -> ZygoteClient:
-        """The zygote for kernels with `threads` threads and this process's data settings."""
-        key = (threads, *((name, os.environ.get(name)) for name in PASSED_ENVIRONMENT))
+    def zygote(cls, threads: int, assignment: str | None = None) -> ZygoteClient:
+        """The zygote for kernels of `assignment` with `threads` threads and this process's
+        data settings (one per assignment: it holds that assignment's hidden checks only)."""
+        settings = ((name, os.environ.get(name)) for name in PASSED_ENVIRONMENT)
+        key = (threads, assignment, *settings)
         with cls._lock:
             zygote = cls._zygotes.get(key)
             if zygote is None or zygote.process.poll() is not None:
                 home = cls._scratch_folder() / f"zygote-{len(cls._zygotes)}"
-                zygote = ZygoteClient(threads, home, home.with_suffix(".log"))
+                zygote = ZygoteClient(threads, home, home.with_suffix(".log"), assignment)
                 cls._zygotes[key] = zygote
                 atexit.register(zygote.close)
             return zygote
 
 
-def warm_up(threads: int = 1) -> dict:
+def warm_up(threads: int = 1, assignment: str | None = None) -> dict:
     """Start this process's zygote now (it takes seconds); return what the machine allows."""
-    zygote = _Worker.zygote(threads)
+    zygote = _Worker.zygote(threads, assignment)
     return {"capabilities": zygote.capabilities, "preload_seconds": zygote.preload_seconds,
             "host": socket.gethostname()}  # fmt: skip
 
@@ -304,22 +354,26 @@ def execute(task: Task) -> Result:
     folder = None
     start = time.monotonic()
     try:
-        zygote = _Worker.zygote(task.threads)
+        zygote = _Worker.zygote(task.threads, task.assignment)
         start = time.monotonic()  # the submission's clock starts with its kernel
-        folder = Path(tempfile.mkdtemp(dir=_Worker.scratch()))
-        folder.chmod(0o700)
+        folder = _make_folder(zygote.capabilities["namespaces"] and task.isolate)
+        work = folder / "work"
         for name, data in task.files.items():
-            target = folder / name
-            if not target.resolve().is_relative_to(folder.resolve()):
+            target = work / name
+            if not target.resolve().is_relative_to(work.resolve()):
                 continue  # a file name that points outside the folder is not copied
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(base64.b64decode(data))
         spec = sandbox.SandboxSpec(
             scratch=str(folder),
+            workdir=str(work),
+            runtime=str(folder / "kernel"),
+            root=str(folder / "root"),
             wall_seconds=task.wall_seconds + 15,  # the supervisor's backstop
             memory_bytes=task.memory_bytes,
+            cpus=task.threads,
             hide=[str(ROOT / name) for name in HIDDEN_COURSE_PATHS] + list(task.hide),
-            expose=[str(ROOT)],
+            expose=[str(ROOT / "course")],
             tmp_bytes=limits.SCRATCH_TMP_BYTES,
             file_bytes=limits.FILE_BYTES,
             processes=limits.PROCESSES,
@@ -332,7 +386,28 @@ def execute(task: Task) -> Result:
                       seconds=time.monotonic() - start)  # fmt: skip
     finally:
         if folder is not None:
-            os.environ.get("AUTOGRADER_KEEP_SCRATCH") or shutil.rmtree(folder, ignore_errors=True)
+            _remove_folder(folder)
+
+
+def _make_folder(own_file_system: bool) -> Path:
+    """A submission's folder: root's, holding `work/` and `kernel/` (the kernel's, made its
+    own by the supervisor) and `root/` (its future `/`). Where the machine allows it, the
+    folder is a tmpfs of its own, SCRATCH_BYTES at the most, so that a kernel cannot fill
+    the grader's disk (and what it writes counts against its memory)."""
+    folder = Path(tempfile.mkdtemp(dir=_Worker.scratch()))
+    if own_file_system:
+        sandbox.mount_tmpfs(str(folder), limits.SCRATCH_BYTES, mode="0711")
+    folder.chmod(0o711)
+    for name, mode in (("work", 0o700), ("kernel", 0o700), ("root", 0o755)):
+        (folder / name).mkdir()
+        (folder / name).chmod(mode)
+    return folder
+
+
+def _remove_folder(folder: Path) -> None:
+    if os.path.ismount(folder):
+        sandbox.unmount(str(folder))
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
@@ -348,11 +423,12 @@ def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
         spec=spec,
         deadline=start + task.wall_seconds,
         output_bytes=task.output_bytes,
+        total_bytes=limits.OUTPUT_BYTES_PER_SUBMISSION,
         config=Config(config),
     )
     # As nbconvert's ExecutePreprocessor.preprocess does before it runs the cells.
     NotebookClient.__init__(executor, notebook)
-    executor._check_assign_resources({"metadata": {"path": str(folder)}})
+    executor._check_assign_resources({"metadata": {"path": spec.workdir}})
     failure = None
     try:
         asyncio.run(executor.async_execute())
@@ -375,10 +451,9 @@ def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
         status = STATUS_DIED
         how = (f"signal {outcome['signal']}" if outcome.get("signal")
                else f"exit status {outcome.get('exit_code')}")  # fmt: skip
-        start_error = folder / "kernel-start-error.txt"
         detail = f"the kernel ended by itself ({how})"
-        if start_error.exists():
-            detail += ": " + start_error.read_text().strip()
+        if outcome.get("start_error"):  # read by the supervisor, at most START_ERROR_BYTES
+            detail += ": could not start: " + outcome["start_error"].strip()
         elif reason and reason not in ("time", "memory"):
             detail += f": {reason}"
         elif failure:

@@ -44,8 +44,17 @@ SUBMISSION_MEMORY_BYTES = 4 * 2**30
 # feedback file.
 OUTPUT_BYTES_PER_CELL = 2**20
 
-# A private /tmp and /dev/shm for the kernel, counted against its memory; a single file it
-# writes anywhere it may write; processes and threads its user may run at once.
+# Output of the whole submission (the sum over its cells), and the largest message the
+# grader takes from a kernel at all (a bigger one ends the kernel's connection). ipykernel
+# sends all that was printed in 0.2 s as one message: a loop printing 50 MB fast can make
+# one of 50 MB, and must still be graded (it is only cut).
+OUTPUT_BYTES_PER_SUBMISSION = 16 * 2**20
+MESSAGE_BYTES = 128 * 2**20
+
+# The kernel's working folder (a tmpfs of its own), and a private /tmp and /dev/shm, all
+# counted against its memory; a single file it writes anywhere it may write; processes and
+# threads its tree may run at once.
+SCRATCH_BYTES = 512 * 2**20
 SCRATCH_TMP_BYTES = 512 * 2**20
 FILE_BYTES = 256 * 2**20
 PROCESSES = 512

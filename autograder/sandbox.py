@@ -3,17 +3,20 @@
 A submission's kernel is started by a supervisor process (see `autograder.zygote`) that
 confines it before any student code runs:
 
-- **its own namespaces** (Linux, as root): a mount namespace in which the whole file system
-  is read-only except the submission's scratch folder and a private, size-limited `/tmp`,
-  with the course's private folders and the gradebook hidden; a PID namespace, so that
-  when the kernel ends every process it started ends with it and it sees no other process;
-  a network namespace with no interface up, so it reaches no server (no gradebook
-  database, no Dask scheduler, no internet); its own IPC and host-name namespaces;
+- **a file system of its own** (Linux, as root): a fresh root holding only what a kernel
+  needs, read-only (the system's `/usr`, `/lib`, `/bin`, `/etc`, `/dev`, `/sys`, Python and its
+  packages, the `course` package and the datasets), plus the submission's scratch folder
+  and a private, size-limited `/tmp`. Nothing else of the machine is there: no course folder,
+  no gradebook, no other submission, no home folder, no `/run` or `/var` with their sockets;
+- **its own namespaces**: PID (it sees no other process, and when the kernel ends everything
+  it started ends with it), network (no interface up: no gradebook database, no Dask
+  scheduler, no internet), IPC and host name;
 - **an unprivileged user** (`SandboxSpec.uid`), with no supplementary groups and
   `no_new_privs`, so it can change nothing that is not its own;
-- **limits**: a memory cgroup for the whole process tree where the machine has one
-  (otherwise a watchdog that sums the tree's resident memory), a wall-time limit kept by
-  the supervisor, and resource limits on file size, processes and core dumps.
+- **limits**: cgroups for the whole process tree where the machine has them (memory, a
+  share of the CPU, a number of processes; without a memory cgroup, a watchdog sums the
+  tree's memory), a wall-time limit kept by the supervisor, a size-limited scratch folder,
+  and resource limits on file size, processes and core dumps.
 
 `capabilities()` says which of these this machine allows; where namespaces or a user
 switch are not allowed (not root), only the limits apply, and grading says so loudly.
@@ -24,8 +27,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
-import json
 import os
+import platform
 import resource
 import signal
 import time
@@ -42,13 +45,21 @@ NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NE
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MNT_DETACH = 2
 MOUNT_ATTR_RDONLY = 0x1
 AT_FDCWD, AT_RECURSIVE = -100, 0x8000
 SYS_MOUNT_SETATTR = 442  # the same number on x86_64 and aarch64
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 
-# Exit statuses the supervisor uses to say why it stopped the kernel (a kernel that exits by
-# itself reports its own status).
+# What of the machine's file system a kernel sees (read-only), besides Python's own folders
+# (`runtime_paths`) and `SandboxSpec.expose`.
+SYSTEM_PATHS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/dev",
+                "/sys")  # fmt: skip
+# Inside those, the site-wide configuration of Jupyter and nbgrader (it may name the grader's
+# database) stays hidden.
+HIDDEN_SYSTEM_PATHS = ("/etc/jupyter", "/etc/nbgrader")
+START_ERROR_BYTES = 2048  # what the supervisor reads of a kernel's failure to start
 WATCH_INTERVAL_SECONDS = 0.05
 
 
@@ -58,26 +69,28 @@ class SandboxError(RuntimeError):
 
 @dataclass
 class SandboxSpec:
-    """How to confine one kernel: plain data, sent from the grading worker to the supervisor."""
+    """How to confine one kernel: plain data, sent from the grading worker to the supervisor.
 
-    scratch: str  # the kernel's working folder, the only place it may write besides /tmp
+    `scratch` is the submission's folder, made by the worker and owned by root: the kernel
+    works in `workdir` and keeps its sockets in `runtime`, both inside it and its own, and it
+    cannot move or replace either. `root` (inside it too, empty) becomes the kernel's `/`.
+    """
+
+    scratch: str
+    workdir: str
+    runtime: str
+    root: str
     wall_seconds: float  # the supervisor kills the kernel after this long
     memory_bytes: int  # for the whole process tree
+    cpus: float = 1.0  # the tree's share of the machine's CPUs, where a cpu cgroup exists
     uid: int | None = None  # the unprivileged user to run as (None: keep the current user)
-    hide: list[str] = field(default_factory=list)  # folders and files the kernel must not see
+    hide: list[str] = field(default_factory=list)  # paths the kernel must not see, if exposed
     expose: list[str] = field(default_factory=list)  # folders it must read (besides Python's)
     tmp_bytes: int = 512 * 2**20
     file_bytes: int = 256 * 2**20
     processes: int = 512
     isolate: bool = True  # namespaces (only where `capabilities()["namespaces"]`)
     memory_enforcement: str = "auto"  # "auto" (cgroup if possible), "cgroup" or "watchdog"
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> SandboxSpec:
-        return cls(**json.loads(text))
 
 
 @dataclass
@@ -87,7 +100,8 @@ class Outcome:
     exit_code: int | None = None  # the kernel's own exit status
     signal: int | None = None  # the signal that ended it
     reason: str | None = None  # "time", "memory", or None when it ended by itself
-    peak_bytes: int | None = None  # the tree's largest resident memory, where measured
+    start_error: str | None = None  # why the kernel could not start, if it could not
+    peak_bytes: int | None = None  # the tree's largest memory, where measured
     seconds: float = 0.0
     memory_enforcement: str = ""
     isolated: bool = False
@@ -118,6 +132,15 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     )
 
 
+def unmount(path: str) -> None:
+    """Detach a mount (lazily, so that nothing still using it blocks the call)."""
+    _check(_libc.umount2(path.encode(), MNT_DETACH), f"umount {path}")
+
+
+def mount_tmpfs(path: str, size_bytes: int, mode: str = "0755") -> None:
+    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_bytes},mode={mode}")
+
+
 class _MountAttr(ctypes.Structure):
     _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]  # fmt: skip
@@ -132,35 +155,45 @@ def _set_read_only(path: str, read_only: bool, recursive: bool) -> None:
     )  # fmt: skip
 
 
+def _pivot_root(new_root: str, put_old: str) -> None:
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise SandboxError(f"no pivot_root system call known for {platform.machine()}")
+    _check(_libc.syscall(number, new_root.encode(), put_old.encode()), "pivot_root")
+
+
 def _prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
 
 
 @lru_cache(maxsize=1)
 def capabilities() -> dict:
-    """What this machine lets the grader do: namespaces, a user switch, a memory cgroup.
+    """What this machine lets the grader do: namespaces, a user switch, cgroups.
 
     Probed once, in a throw-away child process, so nothing here changes this process.
     """
     root = os.geteuid() == 0
     namespaces = False
-    if hasattr(os, "fork") and Path("/proc/self/ns/mnt").exists():
+    if hasattr(os, "fork") and Path("/proc/self/ns/mnt").exists() and root:
         pid = os.fork()
         if pid == 0:  # the probe: exit 0 if every namespace can be made and / made read-only
             try:
                 _check(_libc.unshare(NAMESPACES), "unshare")
                 _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
                 _set_read_only("/", True, recursive=True)
-                os._exit(0)
+                os._exit(0 if platform.machine() in SYS_PIVOT_ROOT else 1)
             except BaseException:  # any failure means: not available here
                 os._exit(1)
         _, status = os.waitpid(pid, 0)
         namespaces = os.waitstatus_to_exitcode(status) == 0
+    memory = cgroup_folder("memory")
     return {
         "root": root,
-        "namespaces": namespaces and root,
+        "namespaces": namespaces,
         "user_switch": root,
-        "memory_cgroup": str(memory_cgroup_root()) if memory_cgroup_root() else None,
+        "memory_cgroup": str(memory) if memory else None,
+        "cpu_cgroup": cgroup_folder("cpu") is not None,
+        "pids_cgroup": cgroup_folder("pids") is not None,
     }
 
 
@@ -169,23 +202,28 @@ def describe(caps: dict | None = None) -> str:
     caps = capabilities() if caps is None else caps
     parts = []
     if caps["namespaces"]:
-        parts.append("own mount, PID and network namespaces (course read-only, gradebook hidden)")
+        parts.append("a file system of their own (course, gradebook, other submissions out of "
+                     "sight) and their own PID and network namespaces")  # fmt: skip
     else:
         parts.append("NO namespaces (run grading as root on Linux to isolate submissions)")
     parts.append("an unprivileged user" if caps["user_switch"] else "the grader's own user")
     parts.append("a memory cgroup" if caps["memory_cgroup"] else "a memory watchdog")
+    if caps.get("cpu_cgroup"):
+        parts.append("a CPU share")
     return "submissions run in " + ", ".join(parts)
 
 
-# ----------------------------------------------------------------------------- memory cgroup
+# ----------------------------------------------------------------------------- cgroups
+
+_CONTROL_FILES = {"memory": "memory.limit_in_bytes", "cpu": "cpu.cfs_quota_us", "pids": "pids.max"}
 
 
-def memory_cgroup_root() -> Path | None:
-    """A folder of the memory cgroup hierarchy in which this process may make children.
+def cgroup_folder(controller: str) -> Path | None:
+    """This process's folder in the hierarchy of `controller`, if it may make children there.
 
-    cgroup v1: the `memory` controller's folder for this process's own cgroup; cgroup v2:
-    this process's cgroup, when the memory controller is enabled for its children. None when
-    neither exists or it is not writable (then the watchdog enforces the limit).
+    cgroup v1: that controller's own hierarchy; cgroup v2: the unified tree, when this
+    process's cgroup enables the controller for its children. None when neither exists or it
+    is not writable.
     """
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
@@ -194,13 +232,15 @@ def memory_cgroup_root() -> Path | None:
         return None
     for line in lines:
         _, controllers, path = line.split(":", 2)
-        if "memory" in controllers.split(","):
+        if controller in controllers.split(","):
             for mount in mounts:
                 fields = mount.split()
                 fstype = fields[fields.index("-") + 1]
-                if fstype == "cgroup" and "memory" in fields[-1].split(","):
+                if fstype == "cgroup" and controller in fields[-1].split(","):
                     folder = Path(fields[4]) / path.lstrip("/")
-                    if (folder / "memory.limit_in_bytes").exists() and os.access(folder, os.W_OK):
+                    if (folder / _CONTROL_FILES[controller]).exists() and os.access(
+                        folder, os.W_OK
+                    ):
                         return folder
         if controllers == "":  # cgroup v2
             for mount in mounts:
@@ -208,53 +248,94 @@ def memory_cgroup_root() -> Path | None:
                 if fields[fields.index("-") + 1] == "cgroup2":
                     folder = Path(fields[4]) / path.lstrip("/")
                     control = folder / "cgroup.subtree_control"
-                    if control.exists() and "memory" in control.read_text().split():
+                    if control.exists() and controller in control.read_text().split():
                         if os.access(folder, os.W_OK):
                             return folder
     return None
 
 
-class MemoryCgroup:
-    """A memory cgroup for one submission's process tree (v1 or v2), removed by `close`."""
+def memory_cgroup_root() -> Path | None:
+    """Where a submission's memory cgroup is made (see `cgroup_folder`)."""
+    return cgroup_folder("memory")
 
-    def __init__(self, root: Path, name: str, limit_bytes: int):
-        self.path = root / name
-        self.path.mkdir()
-        self.v2 = (self.path / "memory.max").exists()
-        if self.v2:
-            (self.path / "memory.max").write_text(str(limit_bytes))
-            swap = self.path / "memory.swap.max"
-            if swap.exists():
-                swap.write_text("0")
-        else:
-            (self.path / "memory.limit_in_bytes").write_text(str(limit_bytes))
-            swap = self.path / "memory.memsw.limit_in_bytes"
-            if swap.exists():
-                swap.write_text(str(limit_bytes))
+
+class Cgroups:
+    """One submission's cgroups (memory, cpu, pids; v1 or v2), each where the machine has it.
+
+    `paths` are removed by `remove_cgroup` once the tree's processes are gone.
+    """
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str, spec: SandboxSpec, memory: bool):
+        self.paths: dict[str, Path] = {}
+        wanted = ["memory"] if memory else []
+        wanted += ["cpu", "pids"]
+        for controller in wanted:
+            root = cgroup_folder(controller)
+            if root is None:
+                continue
+            path = root / name
+            path.mkdir(exist_ok=True)
+            self.paths[controller] = path
+            self._limit(controller, path, spec)
+
+    def _limit(self, controller: str, path: Path, spec: SandboxSpec) -> None:
+        v2 = (path / "cgroup.controllers").exists()
+        if controller == "memory":
+            if v2:
+                (path / "memory.max").write_text(str(spec.memory_bytes))
+                if (path / "memory.swap.max").exists():
+                    (path / "memory.swap.max").write_text("0")
+            else:
+                (path / "memory.limit_in_bytes").write_text(str(spec.memory_bytes))
+                if (path / "memory.memsw.limit_in_bytes").exists():
+                    (path / "memory.memsw.limit_in_bytes").write_text(str(spec.memory_bytes))
+        elif controller == "cpu":
+            quota = max(1000, int(spec.cpus * self.PERIOD_US))
+            if v2:
+                (path / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                (path / "cpu.cfs_quota_us").write_text(str(quota))
+        elif controller == "pids":
+            (path / "pids.max").write_text(str(spec.processes))
+
+    @property
+    def memory(self) -> Path | None:
+        return self.paths.get("memory")
 
     def add(self, pid: int) -> None:
-        (self.path / "cgroup.procs").write_text(str(pid))
+        for path in dict.fromkeys(self.paths.values()):  # v2: one folder for all
+            (path / "cgroup.procs").write_text(str(pid))
 
     def oom_kills(self) -> int:
-        """How many processes the kernel's OOM killer stopped in this cgroup."""
-        name = "memory.events" if self.v2 else "memory.oom_control"
-        for line in (self.path / name).read_text().splitlines():
+        """How many processes the kernel's OOM killer stopped in the memory cgroup."""
+        if self.memory is None:
+            return 0
+        v2 = (self.memory / "memory.events").exists()
+        name = "memory.events" if v2 else "memory.oom_control"
+        for line in (self.memory / name).read_text().splitlines():
             key, _, value = line.partition(" ")
             if key == "oom_kill":
                 return int(value)
-        return int((self.path / "memory.failcnt").read_text()) if not self.v2 else 0
+        return 0 if v2 else int((self.memory / "memory.failcnt").read_text())
 
     def peak_bytes(self) -> int | None:
-        name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
-        try:
-            return int((self.path / name).read_text())
-        except (OSError, ValueError):
+        if self.memory is None:
             return None
+        for name in ("memory.peak", "memory.max_usage_in_bytes"):
+            try:
+                return int((self.memory / name).read_text())
+            except (OSError, ValueError):
+                continue
+        return None
 
     def pids(self) -> list[int]:
+        path = self.paths.get("pids") or self.memory
         try:
-            return [int(line) for line in (self.path / "cgroup.procs").read_text().split()]
-        except OSError:
+            return [int(line) for line in (path / "cgroup.procs").read_text().split()]
+        except (OSError, TypeError):
             return []
 
 
@@ -299,6 +380,40 @@ def tree_memory(pid: int) -> int:
 # ----------------------------------------------------------------------------- confinement
 
 
+def runtime_paths() -> set[str]:
+    """Folders the kernel must be able to read: Python, its packages, the course's data."""
+    import sys
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    here = os.path.realpath(os.getcwd())  # the zygote's own folder is not the kernel's business
+    paths |= {entry for entry in sys.path
+              if entry and os.path.isdir(entry) and os.path.realpath(entry) != here}  # fmt: skip
+    paths |= {os.environ[name] for name in ("COURSE_DATA_DIR", "COURSE_CACHE_DIR")
+              if os.environ.get(name)}  # fmt: skip
+    return {os.path.realpath(path) for path in paths if os.path.exists(path)}
+
+
+def _outermost(paths) -> list[str]:
+    """The paths that lie inside none of the others (each is mounted once, with all below it)."""
+    kept: list[str] = []
+    for path in sorted(paths):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _bind(source: str, target: str, read_only: bool, recursive: bool = True) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | (MS_REC if recursive else 0), None)
+    if read_only:
+        _set_read_only(target, True, recursive=recursive)
+
+
 def _hide(path: str) -> None:
     """Cover a folder with an empty read-only tmpfs, or a file with /dev/null."""
     if os.path.isdir(path):
@@ -307,87 +422,57 @@ def _hide(path: str) -> None:
         _mount("/dev/null", path, None, MS_BIND, None)
 
 
-def runtime_paths() -> set[str]:
-    """Folders the kernel must be able to read: Python, its packages, the course's data."""
-    import sys
-
-    paths = {
-        sys.prefix,
-        sys.base_prefix,
-        sys.exec_prefix,
-        os.path.dirname(os.path.realpath(sys.executable)),
-    }
-    paths |= {entry for entry in sys.path if entry and os.path.isdir(entry)}
-    paths |= {os.environ[name] for name in ("COURSE_DATA_DIR", "COURSE_CACHE_DIR")
-              if os.environ.get(name)}  # fmt: skip
-    return {os.path.realpath(path) for path in paths if os.path.exists(path)}
+def enter_namespaces() -> None:
+    """In the supervisor, before it forks the kernel: new PID, network, IPC and host-name
+    namespaces. The kernel, its next child, is the first process of the new PID namespace;
+    the supervisor itself stays in the machine's file system, and sees its /proc."""
+    _check(_libc.unshare(NAMESPACES & ~CLONE_NEWNS), "unshare (new namespaces)")
 
 
-def _expose(paths: set[str]) -> None:
-    """Let an unprivileged kernel reach `paths` through folders it may not enter.
+def enter_root(spec: SandboxSpec) -> None:
+    """In the kernel, as root, before anything else: a mount namespace and a new root.
 
-    A Python installed in a private home (`/root/.pyenv`, say) sits behind a folder that only
-    its owner may enter. Such a folder is covered with an empty tmpfs that anyone may enter,
-    holding only the sub-folders on the way to `paths`, mounted back read-only: the kernel
-    reaches Python and sees nothing else of that home.
+    The new `/` is a fresh tmpfs holding read-only copies of the system's and Python's
+    folders (and `spec.expose`), the writable scratch folder, a fresh /tmp and /dev/shm, and
+    a /proc of the kernel's own PID namespace; the machine's own root is detached, so nothing
+    else of it can be reached.
     """
-    closed: dict[str, set[str]] = {}
-    for path in sorted(paths):
-        parts = path.strip("/").split("/")
-        for depth in range(1, len(parts)):
-            ancestor = "/" + "/".join(parts[:depth])
-            if not os.stat(ancestor).st_mode & 0o001:
-                closed.setdefault(ancestor, set()).add(parts[depth])
-                break  # what lies below is mounted back from the real tree
-    for ancestor, children in sorted(closed.items()):
-        kept = {name: os.open(os.path.join(ancestor, name), os.O_PATH) for name in children
-                if os.path.exists(os.path.join(ancestor, name))}  # fmt: skip
-        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
-        for name, fd in kept.items():
-            target = os.path.join(ancestor, name)
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.mkdir(target)
-            else:
-                open(target, "w").close()
-            _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC, None)
-            os.close(fd)
-        _set_read_only(ancestor, True, recursive=False)
-
-
-def enter_namespaces(spec: SandboxSpec) -> None:
-    """In the supervisor, before it starts the kernel: new namespaces and the read-only view.
-
-    The kernel (the supervisor's next child) is then the first process of the new PID
-    namespace. Everything is read-only except `spec.scratch` and a fresh /tmp and /dev/shm.
-    """
-    scratch = os.path.realpath(spec.scratch)
-    _check(_libc.unshare(NAMESPACES), "unshare (new namespaces)")
+    scratch, new_root = os.path.realpath(spec.scratch), os.path.realpath(spec.root)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare (a mount namespace)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-    # Held open (in the new namespace's copy of the tree) so that the folder can be mounted
-    # back once /tmp, where it may live, is covered.
-    keep = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
-    _set_read_only("/", True, recursive=True)
-    if spec.uid is not None:
-        _expose(runtime_paths() | set(spec.expose))
-    for folder in ("/tmp", "/dev/shm"):
-        if os.path.isdir(folder):
-            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV,
-                   f"size={spec.tmp_bytes},mode=1777")  # fmt: skip
-    for path in spec.hide:
-        _hide(os.path.realpath(path))
-    os.makedirs(scratch, exist_ok=True)  # inside the new /tmp, if it lived there
-    _mount(f"/proc/self/fd/{keep}", scratch, None, MS_BIND, None)
-    _set_read_only(scratch, False, recursive=False)
-    os.close(keep)
+    mount_tmpfs(new_root, 2**20)
+    readable = [p for p in (*SYSTEM_PATHS, *runtime_paths(), *spec.expose) if os.path.exists(p)]
+    for path in _outermost(os.path.realpath(p) for p in readable):
+        _bind(path, new_root + path, read_only=True)
+    for path in SYSTEM_PATHS:  # /bin -> usr/bin and the like, where /usr holds the system
+        if os.path.islink(path) and not os.path.lexists(new_root + path):
+            os.symlink(os.readlink(path), new_root + path)
+    for path in (*HIDDEN_SYSTEM_PATHS, *spec.hide):
+        if os.path.lexists(new_root + path):
+            _hide(new_root + path)
+    os.makedirs(new_root + "/tmp", exist_ok=True)
+    _mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={spec.tmp_bytes},mode=1777")  # fmt: skip
+    if os.path.isdir(new_root + "/dev/shm"):
+        _mount("tmpfs", new_root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+               f"size={spec.tmp_bytes},mode=1777")  # fmt: skip
+    # The submission's folder, at its own path, without the new root that lies inside it.
+    _bind(scratch, new_root + scratch, read_only=False, recursive=False)
+    _set_read_only(new_root + scratch, False, recursive=False)
+    os.makedirs(new_root + "/proc", exist_ok=True)
+    os.makedirs(new_root + "/.old", exist_ok=True)
+    _pivot_root(new_root, new_root + "/.old")
+    os.chdir("/")
+    unmount("/.old")
+    os.rmdir("/.old")
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    _set_read_only("/", True, recursive=False)
 
 
 def confine_kernel(spec: SandboxSpec, isolated: bool) -> None:
-    """In the kernel process, before it runs anything: its /proc, limits and user."""
+    """In the kernel process, before it runs anything: its file system, limits and user."""
     if isolated:
-        # A mount namespace of its own for its /proc, so that the supervisor keeps seeing the
-        # machine's /proc (and the kernel's memory in it).
-        _check(_libc.unshare(CLONE_NEWNS), "unshare (the kernel's /proc)")
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        enter_root(spec)
     else:
         os.setpgid(0, 0)  # its own process group, which the supervisor can stop as one
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -399,49 +484,60 @@ def confine_kernel(spec: SandboxSpec, isolated: bool) -> None:
         os.setuid(spec.uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.chdir(spec.scratch)
+    os.chdir(spec.workdir)
 
 
 def supervise(spec: SandboxSpec, run_kernel, report) -> None:
-    """Run `run_kernel()` confined by `spec` in a child, watch it, and `report(...)` on it.
+    """Run `run_kernel(started)` confined by `spec` in a child, watch it, and `report(...)`.
 
-    Called in a fresh process (forked by the zygote). `report` receives plain dicts: first
-    `{"pid": ...}` as soon as the kernel exists, then `{"outcome": {...}}` when it has ended.
+    Called in a fresh process (forked by the zygote). `report` receives plain dicts:
+    `{"cgroups": [...]}` for the zygote to remove later, `{"pid": ...}` as soon as the kernel
+    exists, then `{"outcome": {...}}` when it has ended. `run_kernel` calls `started()` just
+    before the kernel begins serving; a failure before that is reported as `start_error`.
     Never returns.
     """
     start = time.monotonic()
     caps = capabilities()
     outcome = Outcome()
-    cgroup = None
+    cgroups = None
+    errors_read, errors_write = os.pipe()
     try:
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        root = memory_cgroup_root() if spec.memory_enforcement in ("auto", "cgroup") else None
-        if root is not None:
-            cgroup = MemoryCgroup(root, f"autograder-{os.getpid()}", spec.memory_bytes)
-            cgroup.add(os.getpid())
-            # Removed by the zygote once this process has ended: from inside the namespace
-            # the cgroup file system is read-only.
-            report({"cgroup": str(cgroup.path)})
-        elif spec.memory_enforcement == "cgroup":
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the kernel's tree become ours to stop
+        if spec.memory_enforcement == "cgroup" and memory_cgroup_root() is None:
             raise SandboxError("no writable memory cgroup on this machine")
-        outcome.memory_enforcement = "cgroup" if cgroup else "watchdog"
+        cgroups = Cgroups(f"autograder-{os.getpid()}", spec,
+                          memory=spec.memory_enforcement != "watchdog")  # fmt: skip
+        cgroups.add(os.getpid())
+        # Removed by the zygote once this process has ended (a cgroup that holds a process
+        # cannot be removed).
+        report({"cgroups": [str(p) for p in cgroups.paths.values()]})
+        outcome.memory_enforcement = "cgroup" if cgroups.memory else "watchdog"
         isolated = spec.isolate and caps["namespaces"]
         if isolated:
-            enter_namespaces(spec)
+            enter_namespaces()
         outcome.isolated = isolated
         kernel = os.fork()
         if kernel == 0:
+            os.close(errors_read)
+
+            def started() -> None:
+                os.close(errors_write)
+
             try:
                 confine_kernel(spec, isolated)
-                run_kernel()
+                run_kernel(started)
                 os._exit(0)
             except SystemExit as stop:
                 os._exit(stop.code if isinstance(stop.code, int) else 1)
             except BaseException as error:  # the kernel could not start: say why, then stop
-                with open(os.path.join(spec.scratch, "kernel-start-error.txt"), "w") as stream:
-                    stream.write(f"{type(error).__name__}: {error}\n")
-                os._exit(70)
+                try:
+                    message = f"{type(error).__name__}: {error}"[:START_ERROR_BYTES]
+                    os.write(errors_write, message.encode(errors="replace"))
+                finally:
+                    os._exit(70)
+        os.close(errors_write)
         report({"pid": kernel})
         peak = 0
         while True:
@@ -451,7 +547,7 @@ def supervise(spec: SandboxSpec, run_kernel, report) -> None:
             if time.monotonic() - start > spec.wall_seconds:
                 outcome.reason = outcome.reason or "time"
                 os.kill(kernel, signal.SIGKILL)
-            if cgroup is None:
+            if cgroups.memory is None:
                 used = tree_memory(kernel)
                 peak = max(peak, used)
                 if used > spec.memory_bytes:
@@ -462,15 +558,18 @@ def supervise(spec: SandboxSpec, run_kernel, report) -> None:
             outcome.signal = os.WTERMSIG(status)
         else:
             outcome.exit_code = os.WEXITSTATUS(status)
+        os.set_blocking(errors_read, False)
+        try:
+            said = os.read(errors_read, START_ERROR_BYTES)
+        except BlockingIOError:
+            said = b""
+        outcome.start_error = said.decode(errors="replace") or None
         if not isolated:  # without a PID namespace, stop what the kernel left running
-            _kill_group(kernel)
-            for pid in cgroup.pids() if cgroup is not None else []:
-                if pid != os.getpid():
-                    _kill_pid(pid)
-        if cgroup is not None:
-            if outcome.reason is None and cgroup.oom_kills() > 0:
+            _stop_descendants(kernel, cgroups)
+        if cgroups.memory is not None:
+            if outcome.reason is None and cgroups.oom_kills() > 0:
                 outcome.reason = "memory"
-            outcome.peak_bytes = cgroup.peak_bytes()
+            outcome.peak_bytes = cgroups.peak_bytes()
         else:
             outcome.peak_bytes = peak or None
     except BaseException as error:  # set-up failed: report it rather than hang the worker
@@ -481,15 +580,39 @@ def supervise(spec: SandboxSpec, run_kernel, report) -> None:
     os._exit(0)
 
 
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _stop_descendants(kernel: int, cgroups: Cgroups | None) -> None:
+    """Kill whatever the kernel left running: its group, its cgroups' members, and every
+    orphan that came to this process (a child subreaper), then reap them."""
+    import psutil
+
+    _kill(-kernel)
+    for pid in cgroups.pids() if cgroups is not None else []:
+        if pid != os.getpid():
+            _kill(pid)
+    for _ in range(50):
+        try:
+            left = psutil.Process().children(recursive=True)
+        except psutil.Error:
+            left = []
+        if not left:
+            break
+        for process in left:
+            _kill(process.pid)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        time.sleep(0.02)
 
 
-def _kill_pid(pid: int) -> None:
+def _kill(pid: int) -> None:
+    """SIGKILL a process (or, for a negative number, a process group), if it is still there."""
     try:
-        os.kill(pid, signal.SIGKILL)
+        if pid < 0:
+            os.killpg(-pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass

@@ -8,7 +8,7 @@ zygote does it once; each kernel is a fork of it, confined by `autograder.sandbo
 any student code runs, and starts in a fraction of a second. A fork shares the zygote's
 memory until it writes, so the preloaded data costs no memory per kernel either.
 
-    python -m autograder.zygote     # started by `ZygoteClient`, never by hand
+    python -m autograder.zygote [--assignment NAME]   # started by `ZygoteClient`
 
 Protocol: one JSON object per line. On stdin, requests `{"id", "argv", "spec"}` (the kernel
 command jupyter_client would run, and a `SandboxSpec`). On stdout, `{"ready": ...}` once,
@@ -18,6 +18,7 @@ has ended. The zygote ends when its stdin closes, killing every kernel it starte
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import selectors
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from autograder import sandbox
@@ -74,10 +76,16 @@ def kernel_environment(threads: int, home: str, source: dict | None = None) -> d
 # ----------------------------------------------------------------------------- the zygote
 
 
-def preload() -> float:
-    """Import everything a course notebook and its checks import, and read every dataset."""
+def preload(assignment: str | None) -> float:
+    """Import everything a course notebook and its checks import, and read every dataset.
+
+    Of the instructor's `autograder` package only the hidden checks of `assignment` (and what
+    they import) are loaded: a kernel holds in memory what it inherits, and must not hold
+    another assignment's references, private values or solutions.
+    """
     import importlib
     import pkgutil
+    from importlib.util import find_spec
 
     start = time.perf_counter()
     from course.config import import_tensorflow_quietly
@@ -91,19 +99,21 @@ def preload() -> float:
     import scipy.stats  # noqa: F401
     from ipykernel import ipkernel, kernelapp  # noqa: F401
 
-    import autograder
     import course
 
-    for package in (course, autograder):
-        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if not module.name.startswith(("autograder.zygote", "autograder.grading")):
-                importlib.import_module(module.name)
-                if _tensorflow_started():
-                    raise ZygoteError(
-                        f"importing {module.name} started TensorFlow's runtime (its threads "
-                        "would not survive a fork): create Keras or TensorFlow state inside "
-                        "functions, not at import"
-                    )
+    names = [m.name for m in pkgutil.walk_packages(course.__path__, "course.")]
+    if assignment:
+        hidden = "autograder.hidden.nb" + assignment.split("_", 1)[0]
+        if find_spec(hidden) is not None:
+            names.append(hidden)
+    for name in names:
+        importlib.import_module(name)
+        if _tensorflow_started():
+            raise ZygoteError(
+                f"importing {name} started TensorFlow's runtime (its threads would not "
+                "survive a fork): create Keras or TensorFlow state inside functions, not at "
+                "import"
+            )
     from course import data
 
     data.preload()
@@ -121,7 +131,7 @@ def _tensorflow_started() -> bool:
     return any(name.startswith("tf_") for name in names)
 
 
-def run_kernel(argv: list[str]) -> None:
+def run_kernel(argv: list[str], started) -> None:
     """Become the kernel `argv` describes (`python [options] -m ipykernel_launcher -f FILE ...`).
 
     The interpreter and its options are the zygote's own: it is that interpreter already.
@@ -141,6 +151,7 @@ def run_kernel(argv: list[str]) -> None:
     sys.argv = ["ipykernel_launcher", *arguments]
     from ipykernel import kernelapp
 
+    started()  # from here on, a failure is the kernel's own, not its start's
     kernelapp.launch_new_instance(argv=arguments)
 
 
@@ -202,25 +213,26 @@ def _start_supervisor(request: dict, uid: int | None) -> tuple[int, int]:
         # pipes (reading one would steal another submission's outcome), nor their user locks.
         os.closerange(3, write)
         os.closerange(write + 1, os.sysconf("SC_OPEN_MAX"))
-        if uid is not None:
-            _chown_tree(spec.scratch, uid)
+        if uid is not None:  # its own folders; the one that holds them stays root's
+            _chown_tree(spec.workdir, uid)
+            _chown_tree(spec.runtime, uid)
 
         def report(message: dict) -> None:
             os.write(write, (json.dumps(message) + "\n").encode())
 
-        def kernel() -> None:
+        def kernel(started) -> None:
             os.close(write)
-            run_kernel(request["argv"])
+            run_kernel(request["argv"], started)
 
         sandbox.supervise(spec, kernel, report)
     finally:
         os._exit(71)
 
 
-def serve() -> None:
+def serve(assignment: str | None) -> None:
     """The zygote's loop: preload, say ready, then fork a supervised kernel per request."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the grader, which stops us
-    seconds = preload()
+    seconds = preload(assignment)
     caps = sandbox.capabilities()
     out = sys.stdout
 
@@ -262,16 +274,16 @@ def serve() -> None:
             while b"\n" in child["buffer"]:
                 line, child["buffer"] = child["buffer"].split(b"\n", 1)
                 message = json.loads(line)
-                if "cgroup" in message:
-                    child["cgroup"] = message["cgroup"]
+                if "cgroups" in message:
+                    child["cgroups"] = message["cgroups"]
                 else:
                     say({"id": child["id"], **message})
             if not chunk:  # the supervisor has ended
                 selector.unregister(pipe)
                 os.close(pipe)
                 os.waitpid(child["pid"], 0)
-                if child.get("cgroup"):
-                    sandbox.remove_cgroup(child["cgroup"])
+                for path in child.get("cgroups", []):
+                    sandbox.remove_cgroup(path)
                 if child["lock"] is not None:
                     os.close(child["lock"])  # its user id is free again
                 del running[pipe]
@@ -355,7 +367,7 @@ class ZygoteError(RuntimeError):
 class ZygoteClient:
     """Starts a zygote and asks it for kernels; safe to share between threads."""
 
-    def __init__(self, threads: int, home: Path, log: Path):
+    def __init__(self, threads: int, home: Path, log: Path, assignment: str | None = None):
         home.mkdir(parents=True, exist_ok=True)
         self.env = kernel_environment(threads, str(home))
         self.log = log
@@ -363,8 +375,11 @@ class ZygoteClient:
         self._handles: dict[int, KernelHandle] = {}
         self._next = 0
         self._stream = open(log, "ab")  # noqa: SIM115 (kept open for the zygote's lifetime)
+        command = [sys.executable, "-m", "autograder.zygote"]
+        if assignment:
+            command += ["--assignment", assignment]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote"],
+            command,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stream,
             env=self.env, cwd=home, start_new_session=True,
         )  # fmt: skip
@@ -418,7 +433,7 @@ class ZygoteClient:
             self._next += 1
             request_id = self._next
             self._handles[request_id] = handle
-            request = {"id": request_id, "argv": argv, "spec": json.loads(spec.to_json())}
+            request = {"id": request_id, "argv": argv, "spec": asdict(spec)}
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
         if not handle._started.wait(SPAWN_TIMEOUT_SECONDS):
@@ -440,4 +455,6 @@ class ZygoteClient:
 
 
 if __name__ == "__main__":
-    serve()
+    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    arguments.add_argument("--assignment", help="whose hidden checks to preload")
+    serve(arguments.parse_args().assignment)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import time
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -294,9 +297,17 @@ def test_each_default_time_limit_covers_the_measured_grading_time_with_a_margin(
 
 def test_the_sandbox_says_what_this_machine_allows():
     caps = sandbox.capabilities()
-    assert set(caps) == {"root", "namespaces", "user_switch", "memory_cgroup"}
+    assert set(caps) == {
+        "root",
+        "namespaces",
+        "user_switch",
+        "memory_cgroup",
+        "cpu_cgroup",
+        "pids_cgroup",
+    }
     text = sandbox.describe(caps)
-    assert ("own mount, PID and network namespaces" in text) == caps["namespaces"]
+    assert ("a file system of their own" in text) == caps["namespaces"]
+    assert ("own PID and network namespaces" in text) == caps["namespaces"]
     if caps["root"]:
         assert caps["namespaces"], "as root on Linux, grading must isolate submissions"
 
@@ -340,3 +351,178 @@ def test_kernels_running_at_once_never_share_a_user_nor_inherit_each_other_s_fil
     assert all(uid >= 64000 for uid, _ in probes.values())
     assert len({uid for uid, _ in probes.values()}) >= 2, "kernels at once shared a user"
     assert len({fds for _, fds in probes.values()}) == 1, f"open files differ: {probes}"
+
+
+# ----------------------------------------------------------------------------- hardening
+
+
+def test_the_kernel_s_file_system_holds_only_what_a_kernel_needs(course, tmp_path):
+    """No course folder, no other copy of the course, no /var or /run with their sockets."""
+    import socket
+
+    outside = Path("/var/tmp") / f"course-test-{os.getpid()}"
+    outside.mkdir(exist_ok=True)
+    (outside / "notes.txt").write_text("anyone may read this file")
+    (outside / "notes.txt").chmod(0o644)
+    outside.chmod(0o755)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(outside / "server.sock"))
+    listener.listen(1)
+    os.chmod(outside / "server.sock", 0o777)
+    readable = [str(outside / "notes.txt"), str(ROOT / "README.md"),
+                str(course / "nbgrader_config.py")]  # fmt: skip
+    probe = f"""
+import json, os, socket
+seen = {{"top": sorted(os.listdir("/")), "main": sorted(os.listdir({str(ROOT)!r}))}}
+for path in {readable!r}:
+    try:
+        open(path).read()
+        seen[path] = "READ"
+    except OSError as error:
+        seen[path] = type(error).__name__
+try:
+    socket.socket(socket.AF_UNIX).connect({str(outside / "server.sock")!r})
+    seen["socket"] = "CONNECTED"
+except OSError as error:
+    seen["socket"] = type(error).__name__
+print("SEEN " + json.dumps(seen))
+"""
+    try:
+        submit(course, "looker", sampling=sampling_with(probe))
+        result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
+    finally:
+        listener.close()
+        shutil.rmtree(outside, ignore_errors=True)
+    assert result.total == FULL
+    line = next(x for x in printed(autograded(course, "looker")).splitlines()
+                if x.startswith("SEEN "))  # fmt: skip
+    seen = json.loads(line.removeprefix("SEEN "))
+    assert not {"var", "run", "home", "srv", "mnt", "opt"} & set(seen["top"]), seen["top"]
+    allowed = {".venv", "course"}  # and the datasets' cache, when it lies in the checkout
+    cache = Path(os.environ.get("COURSE_CACHE_DIR", "/nonexistent")).resolve()
+    if cache.is_relative_to(ROOT):
+        allowed.add(cache.relative_to(ROOT).parts[0])
+    assert set(seen["main"]) <= allowed, seen["main"]
+    assert not [k for k, v in seen.items() if v in ("READ", "CONNECTED")], seen
+
+
+def test_a_kernel_holds_no_other_assignment_s_checks_in_memory(course):
+    probe = """
+import sys
+loaded = sorted(name for name in sys.modules if name.startswith("autograder"))
+try:
+    import autograder.reference.nb08
+    loaded.append("IMPORTED nb08")
+except ImportError:
+    pass
+print("LOADED", " ".join(loaded))
+"""
+    submit(course, "curious", sampling=sampling_with(probe))
+    grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))
+    line = next(x for x in printed(autograded(course, "curious")).splitlines()
+                if x.startswith("LOADED"))  # fmt: skip
+    loaded = line.split()[1:]
+    assert "autograder.hidden.nb06" in loaded
+    others = [n for n in loaded if any(f"nb0{k}" in n for k in "1234578") or "IMPORTED" in n]
+    assert others == [], others
+
+
+def test_a_kernel_cannot_make_the_grader_read_a_file_or_hang(course, tmp_path):
+    """The grader never reads a path the kernel controls: a symlink or a FIFO in the
+    submission's folder, where a start error once was, costs nothing but the kernel."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("ROOT ONLY 31415")
+    secret.chmod(0o600)
+    attack = (f"import os\nos.symlink({str(secret)!r}, 'kernel-start-error.txt')\n"
+              "os.mkfifo('kernel.log.fifo')\nos._exit(1)\n")  # fmt: skip
+    submit(course, "prober", sampling=attack)
+    start = time.monotonic()
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
+    assert time.monotonic() - start < 60
+    assert result.status == execute.STATUS_DIED and result.total == PATHWISE_POINTS
+    assert "31415" not in nbformat.writes(autograded(course, "prober")) + result.detail
+
+
+def test_a_kernel_that_cannot_start_says_why_through_its_supervisor(tmp_path):
+    for name in ("work", "kernel", "root"):
+        (tmp_path / name).mkdir()
+    spec = sandbox.SandboxSpec(scratch=str(tmp_path), workdir=str(tmp_path / "work"),
+                               runtime=str(tmp_path / "kernel"), root=str(tmp_path / "root"),
+                               wall_seconds=10, memory_bytes=2**30, isolate=False,
+                               memory_enforcement="watchdog")  # fmt: skip
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+
+        def cannot_start(started):
+            raise RuntimeError("no kernel today")
+
+        sandbox.supervise(
+            spec,
+            cannot_start,
+            lambda message: os.write(write, (json.dumps(message) + "\n").encode()),
+        )
+    os.close(write)
+    said = b""
+    while chunk := os.read(read, 65536):
+        said += chunk
+    os.waitpid(pid, 0)
+    messages = [json.loads(line) for line in said.decode().splitlines()]
+    outcome = next(m["outcome"] for m in messages if "outcome" in m)
+    assert outcome["start_error"] == "RuntimeError: no kernel today"
+    assert outcome["exit_code"] == 70
+    for path in next(m["cgroups"] for m in messages if "cgroups" in m):
+        sandbox.remove_cgroup(path)
+
+
+def test_huge_results_and_errors_are_cut_and_still_fail_their_cell(course):
+    flood = SOLUTIONS["pathwise_gradient"] + "\nraise ValueError('y' * 3_000_000)\n"
+    submit(course, "loud", pathwise_gradient=flood,
+           sampling=SOLUTIONS["sampling"] + "\n'x' * 3_000_000\n")  # fmt: skip
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
+    assert result.total == FULL
+    notebook = autograded(course, "loud")
+    assert len(nbformat.writes(notebook)) < 3 * 2**20
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error" and o.ename == "ValueError"]  # fmt: skip
+    assert len(errors) == 1 and errors[0].traceback[-1] == "[traceback cut]"
+
+
+def test_a_submission_cannot_fill_the_disk(course):
+    writer = ("try:\n    with open('big.bin', 'wb') as stream:\n"
+              "        for _ in range(600):\n            stream.write(b'0' * 2**20)\n"
+              "    print('WROTE 600 MB')\nexcept OSError as error:\n"
+              "    print('DISK FULL', error.errno)\n")  # fmt: skip
+    submit(course, "writer", sampling=sampling_with(writer))
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
+    said = printed(autograded(course, "writer"))
+    assert "DISK FULL" in said and "WROTE" not in said
+    assert result.total == FULL
+
+
+def test_a_submission_that_hogs_the_cpu_does_not_slow_another(course):
+    """Thirty spinning processes in one submission (each in a session of its own) take its
+    own share of the CPU only; the other submission, graded beside it, is as quick as ever."""
+    if not sandbox.capabilities()["cpu_cgroup"]:
+        pytest.skip("this machine has no cpu cgroup to share the CPU with")
+    spin = ("import os\nfor _ in range(30):\n    if os.fork() == 0:\n        os.setsid()\n"
+            "        while True:\n            pass\n")  # fmt: skip
+    submit(course, "a_hog", pathwise_gradient=spin + SOLUTIONS["pathwise_gradient"],
+           sampling="def sampling(args):\n    while True:\n        pass\n")  # fmt: skip
+    submit(course, "b_honest")
+    options = Options(jobs=2, wall_seconds=25, progress=False)
+    results = by_student(grading.grade(course, ASSIGNMENT, options))
+    assert results["a_hog"].status == execute.STATUS_TIME
+    assert results["b_honest"].status == "graded" and results["b_honest"].total == FULL
+    assert results["b_honest"].seconds < 15, results["b_honest"].seconds
+
+
+def test_without_namespaces_a_process_in_a_session_of_its_own_is_stopped_too(course):
+    marker = "765.432"
+    spawn = f'import subprocess\nsubprocess.Popen(["sleep", "{marker}"], start_new_session=True)\n'
+    submit(course, "escaper", pathwise_gradient=spawn + SOLUTIONS["pathwise_gradient"])
+    result = grading.grade(course, ASSIGNMENT, Options(jobs=1, isolate=False, progress=False))[0]
+    assert result.total == FULL
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+    assert left == []
