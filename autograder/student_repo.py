@@ -37,6 +37,10 @@ dependencies = [
 {dependencies}
 ]
 
+[project.optional-dependencies]
+# 5,000 real MNIST digits, for a machine that cannot download MNIST.
+digits = [{digits}]
+
 [tool.setuptools.packages.find]
 include = ["course*"]
 
@@ -99,6 +103,13 @@ def _dependencies() -> str:
     return "\n".join(wanted)
 
 
+def _digits() -> str:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return ", ".join(f'"{r}"' for r in project["optional-dependencies"]["digits"])
+
+
 def write(destination: Path, tag: str | None = None) -> Path:
     """Write the student copy into `destination` (which must not exist, or be empty)."""
     import tomllib
@@ -113,7 +124,7 @@ def write(destination: Path, tag: str | None = None) -> Path:
     shutil.copy2(ROOT / IMAGE, destination / IMAGE)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     (destination / "pyproject.toml").write_text(
-        PYPROJECT.format(version=version, dependencies=_dependencies())
+        PYPROJECT.format(version=version, dependencies=_dependencies(), digits=_digits())
     )
     (destination / "README.md").write_text(student_readme((ROOT / "README.md").read_text()))
     (destination / "Makefile").write_text(MAKEFILE)

