@@ -30,8 +30,10 @@ def test_graded_cells_keep_their_nbgrader_metadata(path):
     ids = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader")
-        if meta is None:
-            continue
+        # Every cell is the course's: the text and code a student reads are locked, so that
+        # the student version cannot change them unnoticed; only solution cells are open.
+        assert meta is not None, f"cell {cell.get('id')} has no nbgrader metadata"
+        assert meta.get("locked") or meta.get("solution"), f"cell {cell.get('id')} is not locked"
         ids.append(meta["grade_id"])
         if meta.get("grade") and cell.cell_type == "code":
             assert meta["locked"] and meta["points"] > 0, meta
