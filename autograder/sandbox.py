@@ -254,11 +254,6 @@ def cgroup_folder(controller: str) -> Path | None:
     return None
 
 
-def memory_cgroup_root() -> Path | None:
-    """Where a submission's memory cgroup is made (see `cgroup_folder`)."""
-    return cgroup_folder("memory")
-
-
 class Cgroups:
     """One submission's cgroups (memory, cpu, pids; v1 or v2), each where the machine has it.
 
@@ -505,7 +500,7 @@ def supervise(spec: SandboxSpec, run_kernel, report) -> None:
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the kernel's tree become ours to stop
-        if spec.memory_enforcement == "cgroup" and memory_cgroup_root() is None:
+        if spec.memory_enforcement == "cgroup" and cgroup_folder("memory") is None:
             raise SandboxError("no writable memory cgroup on this machine")
         cgroups = Cgroups(f"autograder-{os.getpid()}", spec,
                           memory=spec.memory_enforcement != "watchdog")  # fmt: skip

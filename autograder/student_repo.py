@@ -91,12 +91,15 @@ def student_readme(readme: str) -> str:
     )
 
 
-def _dependencies() -> str:
+def _project() -> dict:
     import tomllib
 
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _dependencies() -> str:
     wanted = []
-    for requirement in project["dependencies"]:
+    for requirement in _project()["dependencies"]:
         name = re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0]
         if name in STUDENT_DEPENDENCIES:
             wanted.append(f'    "{requirement}",')
@@ -104,16 +107,11 @@ def _dependencies() -> str:
 
 
 def _digits() -> str:
-    import tomllib
-
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return ", ".join(f'"{r}"' for r in project["optional-dependencies"]["digits"])
+    return ", ".join(f'"{r}"' for r in _project()["optional-dependencies"]["digits"])
 
 
 def write(destination: Path, tag: str | None = None) -> Path:
     """Write the student copy into `destination` (which must not exist, or be empty)."""
-    import tomllib
-
     if destination.exists() and any(destination.iterdir()):
         raise SystemExit(f"{destination} is not empty: give a new folder for the student copy")
     destination.mkdir(parents=True, exist_ok=True)
@@ -122,7 +120,7 @@ def write(destination: Path, tag: str | None = None) -> Path:
     shutil.copytree(ROOT / "release", destination / "release", ignore=skip)
     (destination / IMAGE).parent.mkdir(parents=True)
     shutil.copy2(ROOT / IMAGE, destination / IMAGE)
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    version = _project()["version"]
     (destination / "pyproject.toml").write_text(
         PYPROJECT.format(version=version, dependencies=_dependencies(), digits=_digits())
     )

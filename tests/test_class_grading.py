@@ -135,7 +135,7 @@ def test_a_submission_cannot_touch_the_course_the_gradebook_or_the_next_student(
     assert results["b_honest"].status == "graded" and results["b_honest"].total == FULL
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
     assert left == [], "a process the submission started outlived its grading"
-    cgroups = sandbox.memory_cgroup_root()
+    cgroups = sandbox.cgroup_folder("memory")
     if cgroups is not None:
         assert list(cgroups.glob("autograder-*")) == [], "a submission's cgroup was left behind"
 
