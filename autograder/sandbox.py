@@ -575,13 +575,13 @@ def supervise(spec: SandboxSpec, run_kernel, report) -> None:
     os._exit(0)
 
 
-def _stop_descendants(kernel: int, cgroups: Cgroups | None) -> None:
+def _stop_descendants(kernel: int, cgroups: Cgroups) -> None:
     """Kill whatever the kernel left running: its group, its cgroups' members, and every
     orphan that came to this process (a child subreaper), then reap them."""
     import psutil
 
     _kill(-kernel)
-    for pid in cgroups.pids() if cgroups is not None else []:
+    for pid in cgroups.pids():
         if pid != os.getpid():
             _kill(pid)
     for _ in range(50):
