@@ -25,6 +25,14 @@ c.IncludeHeaderFooter.header = str(ROOT / "source" / "header.ipynb")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Feedback shows the student's code, each graded cell's points and the checks' messages;
+# not the hidden tests' code, nor outputs of the grading run (see autograder/feedback.py).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.feedback.FeedbackFilter",
+]
+
 # A cell that runs longer than this is stopped and counted as failed; the rest still runs.
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True

@@ -28,10 +28,27 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import execute, limits
+from autograder import execute, judge, limits
 from autograder.steps import StepError, Steps
 
 STATE_FOLDER = "grading"  # in the course folder: one state file and one log per assignment
+SECRET_FILE = "secret"  # in STATE_FOLDER: the course's key for the hidden checks' seeds
+
+
+def course_secret(folder: Path) -> str:
+    """The course's secret (made once, readable by the instructor only). The hidden checks'
+    seeds derive from it, so students cannot know them; it never goes into release/, the
+    student copy or a kernel."""
+    import os
+    import secrets
+
+    path = folder / SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip()
 
 
 @dataclass
@@ -52,6 +69,7 @@ class StudentResult:
     kernel_start_seconds: float | None = None  # from asking for a kernel to its first cell
     cell_seconds: dict[str, float] = field(default_factory=dict)  # cell id -> seconds run
     save_seconds: float | None = None  # nbgrader's steps after the run
+    seeds: dict[str, list[int]] = field(default_factory=dict)  # cell -> its hidden seeds
 
     @property
     def total(self) -> float:
@@ -245,6 +263,8 @@ class ClassGrader:
         self.log_path = self.folder / f"{assignment}.log"
         self.state = self._read_state()
         self.version = execute.course_version()
+        self.secret = course_secret(self.folder)
+        self._checks: dict[str, str] | None = None
         self._prepare_seconds: dict[str, float] = {}
         self.wall_seconds = self.options.wall_seconds or limits.wall_seconds(assignment)
         # What decides a grade besides the submission: the grading code and the limits.
@@ -282,6 +302,7 @@ class ClassGrader:
             "seconds": round(result.seconds, 2),
             "peak_bytes": result.peak_bytes,
             "final": not result.status.startswith(execute.STATUS_WORKER),
+            "seeds": result.seeds or self.state.get(result.student, {}).get("seeds", {}),
         }
         self._write_state()
         self._log(result)
@@ -329,6 +350,8 @@ class ClassGrader:
     def _task(self, student: str) -> execute.Task:
         began = time.perf_counter()
         notebook, folder = self.steps.prepare(self.assignment, student)
+        if self._checks is None:
+            self._checks = self.steps.test_sources(self.assignment)
         self._prepare_seconds[student] = time.perf_counter() - began
         return execute.Task(
             student=student,
@@ -345,6 +368,8 @@ class ClassGrader:
             all_cells=self.options.all_cells,
             hide=self.private_paths(),
             isolate=self.options.isolate,
+            checks=self._checks,
+            seed_key=judge.submission_key(self.secret, self.assignment, student),
         )
 
     def _finish(self, student: str, run: execute.Result) -> StudentResult:
@@ -358,6 +383,12 @@ class ClassGrader:
             run.cell_seconds,
         )
         result.save_seconds = time.perf_counter() - began
+        result.seeds = {cell: info["seeds"] for cell, info in run.judged.items() if info["seeds"]}
+        problems = {cell: info["detail"] for cell, info in run.judged.items() if "detail" in info}
+        if problems:  # a check that could not finish: the instructor sees why, in the log
+            with open(self.folder / f"{self.assignment}.checks.log", "a") as stream:
+                for cell, detail in problems.items():
+                    stream.write(f"--- {student} {cell}\n{detail}\n")
         return result
 
     def _save(self, student: str, run: execute.Result) -> StudentResult:

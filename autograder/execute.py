@@ -16,6 +16,7 @@ import atexit
 import base64
 import json
 import os
+import queue
 import shutil
 import socket
 import tempfile
@@ -28,14 +29,16 @@ from pathlib import Path
 import nbformat
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.provisioning import LocalProvisioner
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import default
 
-from autograder import limits, sandbox
+from autograder import judge, limits, sandbox
 from autograder.zygote import PASSED_ENVIRONMENT, ZygoteClient
+from course.probe import MIME, Link, ProbeDied, ProbeError, ProbeTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a kernel must never see of the course folder: solutions, private checks and values,
@@ -75,6 +78,11 @@ class Task:
     all_cells: bool = False  # also run the cells after the last graded one (no grade needs them)
     hide: list[str] = field(default_factory=list)  # the graded course's private paths
     isolate: bool = True  # namespaces and a user switch where the machine allows them
+    # The test cells' code, grade_id -> source, as the gradebook holds it. Each is judged
+    # here (`autograder.judge`) instead of being run in the kernel; None runs them in the
+    # kernel, as plain nbgrader does.
+    checks: dict[str, str] | None = None
+    seed_key: str = ""  # the submission's key for the hidden checks' seeds
 
 
 @dataclass
@@ -96,6 +104,9 @@ class Result:
     worker_pid: int = field(default_factory=os.getpid)  # the process that ran it
     kernel_start_seconds: float | None = None  # from the request to the first cell
     cell_seconds: dict[str, float] = field(default_factory=dict)
+    # For the instructor: per judged cell, the hidden seeds it drew and, where a check could
+    # not finish, what went wrong (never shown to the student).
+    judged: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,8 +136,15 @@ class ConfinedExecute(Execute):
     kernel that may die: every cell it did not run is marked, so it earns no points."""
 
     def __init__(self, *, zygote, spec, deadline, output_bytes, total_bytes, last_cell=None,
-                 **kwargs):  # fmt: skip
+                 checks=None, seed_key="", **kwargs):  # fmt: skip
         super().__init__(**kwargs)
+        self.checks = checks  # grade_id -> the gradebook's test code, judged here
+        self.seed_key = seed_key
+        self.judged: dict[str, dict] = {}
+        self._client = None  # the judge's blocking connection to the kernel
+        self._link = Link(self._send)
+        self._judge_deadline = 0.0
+        self._seeded = False
         self.store_widget_state = False  # widget state is not a grade; it has no size limit
         self.total_bytes = total_bytes
         self._total = 0
@@ -170,6 +188,128 @@ class ConfinedExecute(Execute):
             raise DeadKernelError("Kernel died")
         await super()._async_check_alive()
 
+    # ------------------------------------------------------------------------- judging
+
+    def _judged_cell(self, cell) -> str | None:
+        """The grade_id of a test cell to judge here rather than run, or None."""
+        meta = cell.metadata.get("nbgrader", {})
+        if self.checks is None or not meta.get("grade") or meta.get("solution"):
+            return None
+        return str(meta.get("grade_id", ""))
+
+    def _judge_cell(self, cell, grade_id: str, began: float) -> None:
+        """Judge one test cell (see `autograder.judge`) and give it the verdict's outputs.
+
+        A test cell whose grade_id the gradebook does not hold is not judged: it fails.
+        """
+        cell_limit = began + (self.timeout if self.timeout else 10**9)
+        self._judge_deadline = min(self.deadline, cell_limit)
+        source = self.checks.get(grade_id)
+        if source is None:
+            verdict = judge.Verdict(
+                grade_id,
+                passed=False,
+                ename="NotGraded",
+                message="This is not a test cell of this assignment.",
+            )
+        else:
+            verdict = judge.judge(source, grade_id, self._link, self.seed_key)
+        cell.outputs = [nbformat.from_dict(o) for o in judge.outputs(verdict)]
+        cell.execution_count = None
+        self.judged[grade_id] = {"passed": verdict.passed, "seeds": verdict.seeds,
+                                 "requests": verdict.requests}  # fmt: skip
+        if verdict.detail:
+            self.judged[grade_id]["detail"] = verdict.detail
+        if verdict.stop == "died":
+            raise DeadKernelError("Kernel died")
+        if verdict.stop == "timeout" and time.monotonic() >= self.deadline:
+            raise asyncio.TimeoutError
+
+    def _blocking_client(self) -> BlockingKernelClient:
+        if self._client is None:
+            client = LimitedBlockingClient()
+            client.load_connection_info(self.km.get_connection_info())
+            client.start_channels()
+            self._client = client
+        return self._client
+
+    def _exchange(self, code: str, seconds: float) -> str | None:
+        """Run `code` in the kernel; return the probe answer it published (or None)."""
+        client = self._blocking_client()
+        msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + seconds
+        answer = None
+        while True:
+            remaining = deadline - time.monotonic()
+            handle = self.kernel_handle
+            if handle is not None and handle.poll() is not None:
+                raise ProbeDied()
+            if remaining <= 0:
+                self._interrupt(client, msg_id)
+                raise ProbeTimeout(f"{seconds:.0f}")
+            try:
+                msg = client.get_iopub_msg(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "display_data" and isinstance(content.get("data"), dict):
+                found = content["data"].get(MIME)
+                if isinstance(found, str):
+                    answer = found
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return answer
+
+    def _interrupt(self, client, msg_id: str) -> None:
+        """Stop what the kernel is doing for a request that took too long; kill it if it
+        does not stop within a few seconds."""
+        import signal
+
+        handle = self.kernel_handle
+        if handle is None:
+            return
+        handle.send_signal(signal.SIGINT)
+        until = time.monotonic() + 5
+        while time.monotonic() < until:
+            try:
+                msg = client.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                continue
+            if (msg.get("parent_header", {}).get("msg_id") == msg_id
+                    and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"):  # fmt: skip
+                return
+        handle.kill()
+
+    def _send(self, text: str) -> dict:
+        """The Link's transport: one request to the kernel, its answer as parsed JSON."""
+        code = f"__import__('course.probe', fromlist=['serve']).serve({text!r})"
+        answer = self._exchange(code, max(0.0, self._judge_deadline - time.monotonic()))
+        if answer is None:
+            raise ProbeError("the kernel did not answer the check")
+        try:
+            return json.loads(answer)
+        except (ValueError, RecursionError):
+            raise ProbeError("the kernel's answer is not one of this protocol") from None
+
+    def _seed_kernel(self, seconds: float) -> None:
+        """Seed the kernel's random generators from the submission's key, before any of
+        its cells runs, so that every run of one submission draws the same numbers."""
+        import hashlib
+
+        seed = int.from_bytes(hashlib.sha256(f"{self.seed_key}/kernel".encode()).digest()[:4])
+        try:
+            self._exchange(f"__import__('course.probe', fromlist=['seed']).seed({seed})", seconds)
+        except (ProbeTimeout, ProbeDied):
+            pass  # the first cell meets the same kernel and reports it
+
+    def close_judge(self) -> None:
+        if self._client is not None:
+            self._client.stop_channels()
+            self._client.context.destroy(linger=0)
+            self._client = None
+
     def _not_run(self, cell) -> None:
         cell.outputs = [
             nbformat.v4.new_output(
@@ -202,10 +342,17 @@ class ConfinedExecute(Execute):
         try:
             if remaining <= 0:
                 raise asyncio.TimeoutError
-            cell = await asyncio.wait_for(
-                super().async_execute_cell(cell, cell_index, execution_count, store_history),
-                timeout=remaining,
-            )
+            if not self._seeded and self.checks is not None:
+                self._seeded = True
+                self._seed_kernel(min(remaining, 30.0))
+            grade_id = self._judged_cell(cell)
+            if grade_id is not None:
+                self._judge_cell(cell, grade_id, began)
+            else:
+                cell = await asyncio.wait_for(
+                    super().async_execute_cell(cell, cell_index, execution_count, store_history),
+                    timeout=remaining,
+                )
             self.cells_run += 1
         except (asyncio.TimeoutError, DeadKernelError):
             if time.monotonic() >= self.deadline:
@@ -282,6 +429,16 @@ class LimitedKernelClient(AsyncKernelClient):
     @default("context")
     def _context_default(self):
         context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, limits.MESSAGE_BYTES)
+        return context
+
+
+class LimitedBlockingClient(BlockingKernelClient):
+    """The judge's own connection to the kernel, with the same message limit."""
+
+    @default("context")
+    def _context_default(self):
+        context = zmq.Context()
         context.setsockopt(zmq.MAXMSGSIZE, limits.MESSAGE_BYTES)
         return context
 
@@ -424,6 +581,8 @@ def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
         deadline=start + task.wall_seconds,
         output_bytes=task.output_bytes,
         total_bytes=limits.OUTPUT_BYTES_PER_SUBMISSION,
+        checks=task.checks,
+        seed_key=task.seed_key,
         config=Config(config),
     )
     # As nbconvert's ExecutePreprocessor.preprocess does before it runs the cells.
@@ -434,6 +593,8 @@ def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
         asyncio.run(executor.async_execute())
     except Exception as error:  # the kernel never started, or nbclient gave up
         failure = f"{type(error).__name__}: {error}"
+    finally:
+        executor.close_judge()
     handle = executor.kernel_handle
     if handle is not None:
         handle.kill()
@@ -484,6 +645,7 @@ def _run(task: Task, zygote, spec, folder: Path, start: float) -> Result:
             None if executor.first_cell_at is None else round(executor.first_cell_at - start, 3)
         ),  # fmt: skip
         cell_seconds=executor.cell_seconds,
+        judged=executor.judged,
     )
 
 

@@ -180,6 +180,24 @@ class Steps:
 
         self._run("save the grades", step)
 
+    def test_sources(self, assignment: str) -> dict[str, str]:
+        """grade_id -> code of every test cell of `assignment`, as the gradebook holds it
+        (visible and hidden checks): what the judge runs, whatever a submission's cells say."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        try:
+            with Gradebook(self.db_url) as gradebook:
+                notebook = gradebook.find_notebook(assignment, assignment)
+                solutions = {cell.name for cell in notebook.solution_cells}
+                return {
+                    cell.name: gradebook.find_source_cell(cell.name, assignment, assignment).source
+                    for cell in notebook.grade_cells
+                    if cell.cell_type == "code" and cell.name not in solutions
+                }
+        except MissingEntry as error:
+            raise StepError(f"the gradebook has no notebook {assignment} in {assignment}: run "
+                            f"`nbgrader generate_assignment {assignment}`") from error  # fmt: skip
+
     def discard(self, assignment: str, student: str) -> None:
         """Remove a half-made autograded folder of a submission that could not be graded."""
         import shutil

@@ -79,13 +79,13 @@ def kernel_environment(threads: int, home: str, source: dict | None = None) -> d
 def preload(assignment: str | None) -> float:
     """Import everything a course notebook and its checks import, and read every dataset.
 
-    Of the instructor's `autograder` package only the hidden checks of `assignment` (and what
-    they import) are loaded: a kernel holds in memory what it inherits, and must not hold
-    another assignment's references, private values or solutions.
+    Nothing of the instructor's `autograder` package is loaded: a kernel holds in memory
+    what it inherits, and the hidden checks, the reference solutions and the private values
+    stay in the grader, which judges the test cells (`autograder.judge`). `assignment` only
+    names the zygote.
     """
     import importlib
     import pkgutil
-    from importlib.util import find_spec
 
     start = time.perf_counter()
     from course.config import import_tensorflow_quietly
@@ -102,10 +102,6 @@ def preload(assignment: str | None) -> float:
     import course
 
     names = [m.name for m in pkgutil.walk_packages(course.__path__, "course.")]
-    if assignment:
-        hidden = "autograder.hidden.nb" + assignment.split("_", 1)[0]
-        if find_spec(hidden) is not None:
-            names.append(hidden)
     for name in names:
         importlib.import_module(name)
         if _tensorflow_started():

@@ -1,6 +1,10 @@
 """Every notebook's test cells, run directly against real code: the reference solution and
 every acceptable variant pass every cell, each known mistake fails exactly the cells of the
-property it breaks and names itself, and the untouched stub fails every cell plainly."""
+property it breaks and names itself, and the untouched stub fails every cell plainly.
+
+Each runs twice: as the notebook runs a test cell (in the namespace of the student's code),
+and as the class grader judges it (`autograder.judge`: outside that namespace, reaching the
+student's objects only through the kernel's requests and answers, here a loopback)."""
 
 from __future__ import annotations
 
@@ -39,29 +43,39 @@ def test_every_assignment_has_graded_cells_and_known_mistakes():
         assert [v for v in variants("MISTAKES") if v.values[0] == assignment], assignment
 
 
+JUDGED = pytest.mark.parametrize("judged", [False, True], ids=["in-notebook", "judged"])
+
+
+@JUDGED
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_solution_passes_every_cell(assignment):
-    assert graded_cells(assignment).failures() == {}
+def test_reference_solution_passes_every_cell(assignment, judged):
+    assert graded_cells(assignment).failures(judged=judged) == {}
 
 
+@JUDGED
 @pytest.mark.parametrize(("assignment", "variant"), variants("ACCEPTABLE"))
-def test_reasonable_numerical_choices_are_accepted(assignment, variant):
-    assert graded_cells(assignment).failures({variant.target: variant.source()}) == {}
+def test_reasonable_numerical_choices_are_accepted(assignment, variant, judged):
+    replacement = {variant.target: variant.source()}
+    assert graded_cells(assignment).failures(replacement, judged=judged) == {}
 
 
+@JUDGED
 @pytest.mark.parametrize(("assignment", "mistake"), variants("MISTAKES"))
-def test_each_mistake_fails_exactly_its_cells_and_names_itself(assignment, mistake):
-    failures = graded_cells(assignment).failures({mistake.target: mistake.source()})
+def test_each_mistake_fails_exactly_its_cells_and_names_itself(assignment, mistake, judged):
+    replacement = {mistake.target: mistake.source()}
+    failures = graded_cells(assignment).failures(replacement, judged=judged)
     assert set(failures) == set(mistake.loses)
     assert any(hints(assignment)[mistake.hint] in message for message in failures.values()), (
         failures
     )
 
 
+@JUDGED
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_the_stub_fails_every_cell_with_a_plain_message(assignment):
+def test_the_stub_fails_every_cell_with_a_plain_message(assignment, judged):
     cells = graded_cells(assignment)
     stub = "def {}(*args, **kwargs):\n    raise NotImplementedError()\n"
-    failures = cells.failures({name: stub.format(name) for name in cells.solutions})
+    stubs = {name: stub.format(name) for name in cells.solutions}
+    failures = cells.failures(stubs, judged=judged)
     assert set(failures) == set(cells.tests)
     assert all("not implemented yet" in message for message in failures.values())

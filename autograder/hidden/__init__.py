@@ -1,6 +1,9 @@
-"""Hidden checks, run only at grading time: fresh random inputs against the references.
+"""Hidden checks, run only at grading time: random inputs against the references.
 
-Every check prints the seed it drew, so a disputed grade can be reproduced exactly.
+When a class is graded (`autograder.judge`), the seeds come from the submission's key and
+the cell, so a regrade draws the same inputs, and the grading log holds them; they are
+never printed where a student could read them. Run anywhere else, a check draws a fresh
+seed.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import numpy as np
 
 
 def fresh_rng() -> np.random.Generator:
-    """A generator with a new seed, printed so that the check can be rerun exactly."""
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    return np.random.default_rng(seed)
+    """A generator for one hidden check's inputs: the judge's next seed for this cell, or a
+    fresh one outside grading."""
+    from autograder.judge import SEEDS
+
+    seeds = SEEDS.get()
+    return np.random.default_rng(seeds.next() if seeds is not None else secrets.randbits(32))
 
 
 def random_size(rng, low, high, avoid):

@@ -1,17 +1,13 @@
 """Hidden checks for notebook 02: the same properties at other code sizes and on another batch.
 
-Every check that draws a code size prints its seed, so a disputed grade can be reproduced.
+Every check that draws a code size takes its seed from `fresh_rng` (see `autograder.hidden`).
 The training check is deterministic (a fixed batch and a fixed build seed), so it never
 fails a correct answer by chance.
 """
 
 from __future__ import annotations
 
-import secrets
-
-import numpy as np
-
-from autograder.hidden import private_values
+from autograder.hidden import fresh_rng, private_values
 from course.checks import nb02 as visible
 from course.checks.core import passed
 
@@ -22,9 +18,7 @@ OTHER_CODE_DIMS = (1, 3, 4, 5, 8, 10, 16, 32)
 
 
 def _code_dims(count: int) -> list[int]:
-    seed = secrets.randbits(32)
-    print(f"(hidden check seed: {seed})")
-    rng = np.random.default_rng(seed)
+    rng = fresh_rng()
     return [int(d) for d in rng.choice(OTHER_CODE_DIMS, size=count, replace=False)]
 
 

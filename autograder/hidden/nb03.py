@@ -1,6 +1,6 @@
 """Hidden checks for notebook 03: fresh random shapes, levels and seeds, against the reference.
 
-Every check prints the seed it drew, so a disputed grade can be reproduced exactly. The
+Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs. The
 statistical checks reuse the visible checks' tolerances: the hidden tests of one cell
 together fail a correct `corrupt` at most `visible.CORRUPT_FALSE_FAIL_RATE` (one in a
 million) of the time, so with its visible tests a cell fails one at most twice in a million.

@@ -1,6 +1,6 @@
 """Hidden checks for notebook 05: fresh random inputs and shapes, against the reference.
 
-Every check prints the seed it drew, so a disputed grade can be reproduced exactly.
+Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs.
 """
 
 from __future__ import annotations

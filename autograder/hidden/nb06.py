@@ -1,6 +1,6 @@
 """Hidden checks for notebook 06: fresh random inputs and shapes, against the reference.
 
-Every check prints the seed it drew, so a disputed grade can be reproduced exactly. The
+Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs. The
 `sampling` checks are shared with notebook 08 (`autograder.hidden.sampling`) and
 re-exported here under the same names.
 """

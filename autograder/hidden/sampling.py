@@ -1,8 +1,8 @@
 """Hidden checks for `sampling(args)`, shared by notebooks 06 and 08 (same contract, same cells).
 
-Fresh random inputs and shapes each time; every check prints the seed it drew, so a disputed
-grade can be reproduced exactly. The notebooks reach these through `autograder.hidden.nb06`
-and `autograder.hidden.nb08`, which re-export them.
+Random inputs and shapes from `fresh_rng` (see `autograder.hidden`): a regrade draws the same
+ones. The notebooks reach these through `autograder.hidden.nb06` and `autograder.hidden.nb08`,
+which re-export them.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import textwrap
@@ -11,6 +12,8 @@ import zlib
 from importlib import resources
 
 import numpy as np
+
+from course.probe import remote_link, type_name
 
 # Failure messages are wrapped at spaces to this width, so that a notebook never breaks a
 # word across lines.
@@ -49,7 +52,7 @@ def to_numpy(value, what: str) -> np.ndarray:
 
         return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
     except (TypeError, ValueError) as error:
-        fail(f"{what} returned {type(value).__name__}, which is not a tensor or an array: {error}")
+        fail(f"{what} returned {type_name(value)}, which is not a tensor or an array: {error}")
 
 
 @contextlib.contextmanager
@@ -70,10 +73,63 @@ def quiet_keras():
         logger.setLevel(level)
 
 
+def kernel_side(function):
+    """Mark a check's helper that must run where the student's objects live.
+
+    A helper that builds a Keras model around a student's function, or takes gradients
+    through it, needs the objects themselves. When a class is graded the checks run in the
+    grader and hold only stand-ins for those objects (`course.probe.Remote`); called with
+    one, the helper runs in the student's kernel instead, and what it returns comes back as
+    data (arrays, numbers) that the check then judges. Called with ordinary objects (in a
+    notebook, in tests) it simply runs.
+    """
+    path = f"{function.__module__}:{function.__qualname__}"
+
+    @functools.wraps(function)
+    def helper(*args, **kwargs):
+        link = remote_link(*args, *kwargs.values())
+        if link is None:
+            return function(*args, **kwargs)
+        return link.request("helper", None, args, kwargs, helper=path)
+
+    return helper
+
+
+@kernel_side
 def predict_quietly(model, inputs, batch_size):
     """`model.predict` without progress bars, warnings or TensorFlow log lines."""
     with quiet_keras():
         return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+
+@kernel_side
+def gradients(function, args, wrt, what: str, weights=None, constants: bool = True):
+    """The student's `function(*args)` and its gradients, as arrays.
+
+    The arguments at the indices `wrt` become variables; the others become constant tensors
+    (NumPy arrays, if `constants` is False). The gradients are those of
+    sum(weights * function(*args)) (of the plain sum without weights), one per index of
+    `wrt`, and None where no gradient reaches that argument. The value is None when the
+    function returns no tensor (a NumPy array cannot join the tape); then so is every
+    gradient.
+    """
+    import tensorflow as tf
+
+    args = [tf.constant(a) if constants and isinstance(a, np.ndarray) else a for a in args]
+    variables = [tf.Variable(args[i]) for i in wrt]
+    for index, variable in zip(wrt, variables):
+        args[index] = variable
+    with tf.GradientTape() as tape:
+        value = call_student(function, *args, what=what)
+        if not tf.is_tensor(value):
+            return None, [None] * len(variables)
+        objective = tf.cast(value, tf.float32)
+        if weights is not None:
+            objective = tf.convert_to_tensor(np.asarray(weights, np.float32)) * objective
+        objective = tf.reduce_sum(objective)
+    found = tape.gradient(objective, variables)
+    arrays = [None if g is None else np.asarray(g, np.float64) for g in found]
+    return np.asarray(value, np.float64), arrays
 
 
 def call_student(function, *args, what: str):
@@ -124,3 +180,14 @@ def diagnose(value, candidates: dict, rtol: float, atol: float) -> str | None:
 def fixed_rng(name: str, seed: int | None = None) -> np.random.Generator:
     """A generator seeded from a check's name, so each visible fixture is fixed and its own."""
     return np.random.default_rng(zlib.crc32(name.encode()) if seed is None else seed)
+
+
+def seed_generator_from(state):
+    """A Keras SeedGenerator in the state `state` ([seed, counter]): the kernel's copy of a
+    check's generator, when the checks run in the grader (see `course.probe`)."""
+    import keras
+
+    state = np.asarray(state)
+    generator = keras.random.SeedGenerator(int(state[0]))
+    generator.state.assign(keras.ops.convert_to_tensor(state, dtype=generator.state.dtype))
+    return generator

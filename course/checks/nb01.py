@@ -15,9 +15,11 @@ from course.checks.core import (
     expected_values,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     to_numpy,
 )
+from course.probe import type_name
 
 MNIST_PIXELS = 784
 
@@ -151,11 +153,11 @@ def build(build_autoencoder, input_dim, hidden_dims, code_dim):
     what = describe_call(input_dim, hidden_dims, code_dim)
     result = call_student(build_autoencoder, input_dim, list(hidden_dims), code_dim, what=what)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
-        fail(f"{what} returned {type(result).__name__}. {HINTS['not_three_models']}")
+        fail(f"{what} returned {type_name(result)}. {HINTS['not_three_models']}")
     for name, model in zip(("encoder", "decoder", "autoencoder"), result):
         if not isinstance(model, keras.Model):
             fail(
-                f"{what}: the {name} is a {type(model).__name__}, not a keras Model. "
+                f"{what}: the {name} is a {type_name(model)}, not a keras Model. "
                 f"{HINTS['not_three_models']}"
             )
     for model, width in zip(result, (input_dim, code_dim, input_dim)):
@@ -172,6 +174,27 @@ def build(build_autoencoder, input_dim, hidden_dims, code_dim):
 def output_of(model, x, name, what):
     """The model's output on `x` as a float64 array."""
     return to_numpy(call_student(model, x, what=f"{what}: the {name}"), f"{what}: the {name}")
+
+
+@kernel_side
+def gradients_by_part(encoder, decoder, autoencoder, x, what):
+    """{"encoder": [...], "decoder": [...]}: the gradients of a loss of the autoencoder's
+    output on `x` with respect to each trainable weight of the encoder and of the decoder
+    (None where none reaches it), as arrays."""
+    import tensorflow as tf
+
+    parts = (("encoder", encoder), ("decoder", decoder))
+    weights = [w for _, model in parts for w in model.trainable_weights]
+    with tf.GradientTape() as tape:
+        x_decoded = call_student(autoencoder, tf.constant(x), what=f"{what}: the autoencoder")
+        # Any loss of the output will do, and this one needs no particular output shape.
+        loss = tf.reduce_mean(tf.square(tf.cast(x_decoded, tf.float32) - 0.5))
+    found = [None if g is None else np.asarray(g) for g in tape.gradient(loss, weights)]
+    result, start = {}, 0
+    for name, model in parts:
+        result[name] = found[start : start + len(model.trainable_weights)]
+        start += len(model.trainable_weights)
+    return result
 
 
 def _input_width(model):
@@ -236,7 +259,7 @@ def _flat_layers(model):
 
 
 def _activation_name(function) -> str:
-    return str(getattr(function, "__name__", type(function).__name__)).lower()
+    return str(getattr(function, "__name__", type_name(function))).lower()
 
 
 def dense_layers(model) -> list[tuple[int, str]]:
@@ -256,8 +279,8 @@ def dense_layers(model) -> list[tuple[int, str]]:
             continue
         if isinstance(layer, keras.layers.Activation):
             name = _activation_name(layer.activation)
-        elif type(layer) in separate:
-            name = separate[type(layer)]
+        elif layer.__class__ in separate:  # __class__: a stand-in's class, in the grader
+            name = separate[layer.__class__]
         else:
             continue
         if found:
@@ -452,7 +475,7 @@ def fit(pca_fit, x, n_components):
     if not np.array_equal(x_given, x):
         fail(f"{what}: x is not the same after the call. {HINTS['in_place']}")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(f"{what} returned {type(result).__name__}. {HINTS['not_two_arrays']}")
+        fail(f"{what} returned {type_name(result)}. {HINTS['not_two_arrays']}")
     return to_numpy(result[0], f"{what}: mean"), to_numpy(result[1], f"{what}: components")
 
 

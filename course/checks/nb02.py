@@ -18,6 +18,7 @@ from course.checks.core import (
     quiet_keras,
     to_numpy,
 )
+from course.probe import type_name
 
 IMAGE_SHAPE = (28, 28, 1)
 CODE_DIM = 2
@@ -127,14 +128,14 @@ def build(build_strided_autoencoder, code_dim: int = CODE_DIM, seed: int = BUILD
     what = f"build_strided_autoencoder(code_dim={code_dim})"
     models = call_student(build_strided_autoencoder, code_dim, what=what)
     if not isinstance(models, (tuple, list)) or len(models) != 3:
-        got = f"a {type(models).__name__}"
+        got = f"a {type_name(models)}"
         if isinstance(models, (tuple, list)):
             got += f" of {len(models)} items"
         fail(f"{what} returned {got}. {HINTS['not_a_triple']}")
     for name, model in zip(("encoder", "decoder", "autoencoder"), models):
         if not isinstance(model, keras.Model):
             fail(
-                f"{what}: the {name} is a {type(model).__name__}, not a Keras model. "
+                f"{what}: the {name} is a {type_name(model)}, not a Keras model. "
                 "Build it with keras.Sequential or keras.Model. " + HINTS["not_a_triple"]
             )
     return models
@@ -159,11 +160,11 @@ def layers_of(model) -> list:
 
 
 def _is_kind(layer, word: str) -> bool:
-    return any(word in cls.__name__ for cls in type(layer).__mro__)
+    return any(word in cls.__name__ for cls in layer.__class__.__mro__)
 
 
 def _describe(layer) -> str:
-    return f"'{layer.name}' ({type(layer).__name__})"
+    return f"'{layer.name}' ({type_name(layer)})"
 
 
 def encoder_convolutions(encoder) -> list:

@@ -22,11 +22,13 @@ from course.checks.core import (
     expected_values,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     predict_quietly,
     quiet_keras,
     to_numpy,
 )
+from course.probe import type_name
 
 IMAGE_SHAPE = (28, 28)
 N_IMAGES = 250  # 250 images of 28 x 28: 196,000 pixels for each statistic
@@ -128,7 +130,7 @@ def _dtype_name(result) -> str:
     try:
         return keras.backend.standardize_dtype(result.dtype)
     except (AttributeError, TypeError, ValueError):
-        return type(result).__name__
+        return type_name(result)
 
 
 def corrupted(corrupt, x, generator, drop_probability=0.0, noise_std=0.0, as_array=False):
@@ -183,6 +185,7 @@ def _name_mistake(value, mistakes, **tolerance):
 # ----------------------------------------------------------------------------- shape and dtype
 
 
+@kernel_side
 def corrupting_model(corrupt, drop_probability, noise_std, shape=IMAGE_SHAPE, batch_size=None):
     """A Keras model whose layer owns a SeedGenerator and applies `corrupt` to its input.
 

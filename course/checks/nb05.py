@@ -15,6 +15,7 @@ from course.checks.core import (
     expected_values,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     to_numpy,
 )
@@ -237,6 +238,7 @@ def check_kl_symmetry(kl_divergence):
     passed("kl_divergence is the same for t_mean and -t_mean.")
 
 
+@kernel_side
 def _tape_gradients(kl_divergence, t_mean, t_log_var):
     """The gradients of the summed KL with respect to (t_mean, t_log_var), from the tape.
 

@@ -29,6 +29,7 @@ from course.checks.sampling import (
     check_sampling_shape,
     check_sampling_statistics,
 )
+from course.probe import type_name
 
 __all__ = [
     "HINTS",
@@ -141,7 +142,7 @@ def pathwise_estimates(pathwise_gradient, t_mean, t_log_var, epsilon, what="path
     except (TypeError, ValueError):
         fail(
             f"{what} should return a pair (grad_mean, grad_log_var) of two arrays; it returned "
-            f"{type(result).__name__}. End it with `return grad_mean, grad_log_var`."
+            f"{type_name(result)}. End it with `return grad_mean, grad_log_var`."
         )
     values = {"grad_mean": to_numpy(grad_mean, what), "grad_log_var": to_numpy(grad_log_var, what)}
     for name, value in values.items():

@@ -14,6 +14,7 @@ from course.checks.core import (
     expected_values,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     quiet_keras,
     to_numpy,
@@ -282,6 +283,7 @@ def fixed_noise_layer(epsilon):
     return FixedNoiseSampling()
 
 
+@kernel_side
 def vae_losses(VAE, gaussian_nll, fixture, what="the VAE"):
     """Evaluate a fresh `VAE(encoder, decoder)` on the fixture's images and noise.
 

@@ -17,6 +17,7 @@ from course.checks.core import (
     call_student,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     predict_quietly,
     quiet_keras,
@@ -92,6 +93,7 @@ def sample(sampling, t_mean, t_log_var, what="sampling"):
     return values
 
 
+@kernel_side
 def sampling_model(sampling, latent_dim, batch_size=None):
     """A Keras model that applies `sampling` to its two inputs, as a VAE does.
 
@@ -115,6 +117,7 @@ def short_error(error: Exception) -> str:
     return f"{type(error).__name__}: {message.strip()}"
 
 
+@kernel_side
 def model_failure_hint(sampling, latent_dim, batch_size):
     """Why `sampling` failed inside a model with a run-time batch size: a hint.
 
@@ -264,6 +267,7 @@ def stale_noise(first, second) -> str | None:
     return None
 
 
+@kernel_side
 def sampling_gradients(sampling, t_mean, t_log_var, weights):
     """Gradients of sum(weights * sampling([t_mean, t_log_var])) and the sample itself."""
     import tensorflow as tf
