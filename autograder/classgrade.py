@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import execute, limits
+from autograder import execute, limits, tamper
 from autograder.steps import StepError, Steps
 
 STATE_FOLDER = "grading"  # in the course folder: one state file and one log per assignment
@@ -52,6 +52,7 @@ class StudentResult:
     kernel_start_seconds: float | None = None  # from asking for a kernel to its first cell
     cell_seconds: dict[str, float] = field(default_factory=dict)  # cell id -> seconds run
     save_seconds: float | None = None  # nbgrader's steps after the run
+    flags: list[dict] = field(default_factory=list)  # tamper.Flag dicts: for review, not points
 
     @property
     def total(self) -> float:
@@ -275,6 +276,7 @@ class ClassGrader:
 
     def _record(self, result: StudentResult, print_ok: bool = True) -> StudentResult:
         folder = self.course / "submitted" / result.student / self.assignment
+        result.flags = self._scan(folder)
         self.state[result.student] = {
             "fingerprint": fingerprint(folder, self.grading_key) if folder.is_dir() else None,
             "status": result.status,
@@ -282,6 +284,7 @@ class ClassGrader:
             "seconds": round(result.seconds, 2),
             "peak_bytes": result.peak_bytes,
             "final": not result.status.startswith(execute.STATUS_WORKER),
+            "flags": result.flags,
         }
         self._write_state()
         self._log(result)
@@ -306,7 +309,15 @@ class ClassGrader:
         result.detail = known.get("detail", "")
         result.seconds = known.get("seconds", 0.0)
         result.peak_bytes = known.get("peak_bytes")
+        result.flags = known.get("flags", [])
         return result
+
+    def _scan(self, folder: Path) -> list[dict]:
+        """Tamper flags of the submission in `folder`, against the released notebook: for the
+        instructor to review; they never change a grade. Never raises."""
+        name = f"{self.assignment}.ipynb"
+        released = self.course / self.steps.coursedir.release_directory / self.assignment / name
+        return tamper.scan_file(folder / name, released)
 
     @staticmethod
     def _partial(status: str) -> bool:
