@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import execute, judge, limits
+from autograder import execute, judge, limits, tamper
 from autograder.steps import StepError, Steps
 
 STATE_FOLDER = "grading"  # in the course folder: one state file and one log per assignment
@@ -70,6 +70,7 @@ class StudentResult:
     cell_seconds: dict[str, float] = field(default_factory=dict)  # cell id -> seconds run
     save_seconds: float | None = None  # nbgrader's steps after the run
     seeds: dict[str, list[int]] = field(default_factory=dict)  # cell -> its hidden seeds
+    flags: list[dict] = field(default_factory=list)  # tamper.Flag dicts: for review, not points
 
     @property
     def total(self) -> float:
@@ -295,6 +296,7 @@ class ClassGrader:
 
     def _record(self, result: StudentResult, print_ok: bool = True) -> StudentResult:
         folder = self.course / "submitted" / result.student / self.assignment
+        result.flags = self._scan(folder)
         self.state[result.student] = {
             "fingerprint": fingerprint(folder, self.grading_key) if folder.is_dir() else None,
             "status": result.status,
@@ -303,6 +305,7 @@ class ClassGrader:
             "peak_bytes": result.peak_bytes,
             "final": not result.status.startswith(execute.STATUS_WORKER),
             "seeds": result.seeds or self.state.get(result.student, {}).get("seeds", {}),
+            "flags": result.flags,
         }
         self._write_state()
         self._log(result)
@@ -327,7 +330,15 @@ class ClassGrader:
         result.detail = known.get("detail", "")
         result.seconds = known.get("seconds", 0.0)
         result.peak_bytes = known.get("peak_bytes")
+        result.flags = known.get("flags", [])
         return result
+
+    def _scan(self, folder: Path) -> list[dict]:
+        """Tamper flags of the submission in `folder`, against the released notebook: for the
+        instructor to review; they never change a grade. Never raises."""
+        name = f"{self.assignment}.ipynb"
+        released = self.course / self.steps.coursedir.release_directory / self.assignment / name
+        return tamper.scan_file(folder / name, released)
 
     @staticmethod
     def _partial(status: str) -> bool:

@@ -251,24 +251,42 @@ def table(results: list[StudentResult]) -> str:
     """Points per graded cell, one row per student, as fixed-width text.
 
     A written answer waiting for a human grader shows as "hand" (grade it in formgrader).
+    The last column counts a submission's tamper flags and names the first (`flag_lines`).
     """
     cells = sorted({cell for r in results for cell in r.max_scores})
     if not cells:
         return "no grades"
     max_scores = next(r.max_scores for r in results if r.max_scores)
-    header = ["student", *cells, "total", "status"]
-    rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}", ""]]
+    header = ["student", *cells, "total", "status", "flags"]
+    rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}", "",
+             ""]]  # fmt: skip
     for r in results:
+        flags = f"{len(r.flags)} ({r.flags[0]['cell']}: {r.flags[0]['reason']})" if r.flags else ""
         if r.scores:
             rows.append([r.student,
                          *("hand" if c in r.manual else f"{r.scores.get(c, 0):g}" for c in cells),
-                         f"{r.total:g}", r.status])  # fmt: skip
+                         f"{r.total:g}", r.status, flags])  # fmt: skip
         else:
-            rows.append([r.student, *("-" for _ in cells), "-", r.status])
+            rows.append([r.student, *("-" for _ in cells), "-", r.status, flags])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
              for row in [header, *rows]]  # fmt: skip
     return "\n".join(lines)
+
+
+def flag_lines(results: list[StudentResult]) -> list[str]:
+    """One line per flagged submission, its first flag: "student: cell, line N: reason: code".
+
+    A flag is code that reaches into grading (autograder.tamper); it never changes a grade.
+    Every flag is in grading/<assignment>.json.
+    """
+    lines = []
+    for r in results:
+        if r.flags:
+            first, more = r.flags[0], len(r.flags) - 1
+            lines.append(f"{r.student}: {first['cell']}, line {first['line']}: {first['reason']}: "
+                         f"{first['code']}" + (f" (and {more} more)" if more else ""))  # fmt: skip
+    return lines
 
 
 def demo(folder: Path, assignment: str = "08_conditional_vae") -> list[StudentResult]:
@@ -381,6 +399,11 @@ def main(argv=None) -> int:
             results = grade(ROOT, args.assignment, options)
             grades_csv = feedback_and_export(ROOT, args.assignment, results)
             print(table(results))
+            flagged = flag_lines(results)
+            if flagged:
+                print("\nCode that reaches into grading (grades unchanged; review it, every flag "
+                      f"is in {classgrade.STATE_FOLDER}/{args.assignment}.json):")  # fmt: skip
+                print("\n".join(flagged))
             print(f"\ngrades: {grades_csv}; feedback: {ROOT / 'feedback'}; log: "
                   f"{ROOT / classgrade.STATE_FOLDER / (args.assignment + '.log')}")  # fmt: skip
         else:
