@@ -6,7 +6,8 @@
 
 `grade` grades a whole class in parallel, each submission confined and within its limits
 (`autograder.classgrade`); one broken submission is reported by name while the rest of the
-class is graded, and nothing submitted is ever changed or deleted.
+class is graded, and nothing submitted is ever changed or deleted. `grade` and `demo` end
+with the class report (`autograder.report`): grading/ASSIGNMENT-report.html and .csv.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import classgrade, limits
+from autograder import classgrade, limits, report
 from autograder.classgrade import ClassGrader, Options, StudentResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -305,6 +306,8 @@ def demo(folder: Path, assignment: str = "08_conditional_vae") -> list[StudentRe
     print("4. nbgrader generate_feedback and nbgrader export")
     grades_csv = feedback_and_export(course, assignment, results)
     print(f"  feedback in {course / 'feedback'}, grades in {grades_csv}")
+    html_path, _ = report.write_report(course, assignment, results)
+    print(f"  class report: {html_path}")
     print("\nPoints per graded cell:\n" + table(results))
     (course / "results.json").write_text(json.dumps(
         [r.__dict__ for r in results], indent=2))  # fmt: skip
@@ -404,8 +407,10 @@ def main(argv=None) -> int:
                 print("\nCode that reaches into grading (grades unchanged; review it, every flag "
                       f"is in {classgrade.STATE_FOLDER}/{args.assignment}.json):")  # fmt: skip
                 print("\n".join(flagged))
+            html_path, csv_path = report.write_report(ROOT, args.assignment, results)
             print(f"\ngrades: {grades_csv}; feedback: {ROOT / 'feedback'}; log: "
                   f"{ROOT / classgrade.STATE_FOLDER / (args.assignment + '.log')}")  # fmt: skip
+            print(f"class report: {html_path} and {csv_path}")
         else:
             results = demo(args.folder)
             if not any(r.status == "graded" for r in results):

@@ -9,7 +9,7 @@ import itertools
 import nbformat
 import pytest
 
-from autograder import grading
+from autograder import grading, report
 from autograder.mistakes.nb08 import MISTAKES
 from course.checks.nb08 import HINTS
 
@@ -110,3 +110,21 @@ def test_the_table_shows_points_per_cell(graded):
     text = grading.table(list(results.values()))
     assert "vlb_kl" in text and "sampling_gradients" in text
     assert "solution" in text and "13" in text and "not a readable notebook" in text
+
+
+def test_the_class_report_names_the_mistakes_the_checks_hint_at(graded):
+    course, results = graded
+    html_path, csv_path = report.write_report(course, ASSIGNMENT, list(results.values()))
+    rows = {row["student"]: row for row in grading.read_grades_csv(csv_path)}
+    assert set(rows) == set(results)
+    assert rows["solution"]["mistakes"] == "" and rows["solution"]["total"] == "13"
+    for index, pair in enumerate(PAIRS):
+        row, mistakes = rows[f"mistakes_{index}"], [m for m in pair if m is not None]
+        named = set(row["mistakes"].split(";"))
+        lost = {cell for cell in results[f"mistakes_{index}"].scores
+                if row[cell] != rows["solution"][cell]}  # fmt: skip
+        assert {item.split(":")[0] for item in named} <= lost
+        for mistake in mistakes:
+            named_where = {f"{cell}:{mistake.hint}" for cell in mistake.loses}
+            assert named & named_where, f"{mistake.name}: no lost cell names {mistake.hint}"
+    assert rows["broken"]["total"] == "" and "1 not graded" in html_path.read_text()
