@@ -52,6 +52,7 @@ class StudentResult:
     kernel_start_seconds: float | None = None  # from asking for a kernel to its first cell
     cell_seconds: dict[str, float] = field(default_factory=dict)  # cell id -> seconds run
     save_seconds: float | None = None  # nbgrader's steps after the run
+    repairs: list[str] = field(default_factory=list)  # what autograder.repair mended, named
 
     @property
     def total(self) -> float:
@@ -246,6 +247,7 @@ class ClassGrader:
         self.state = self._read_state()
         self.version = execute.course_version()
         self._prepare_seconds: dict[str, float] = {}
+        self._repairs: dict[str, list[str]] = {}
         self.wall_seconds = self.options.wall_seconds or limits.wall_seconds(assignment)
         # What decides a grade besides the submission: the grading code and the limits.
         options = self.options
@@ -268,7 +270,7 @@ class ClassGrader:
         peak = f"{result.peak_bytes / 2**20:.0f} MB" if result.peak_bytes else "-"
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         fields = [when, result.student, result.status, points, f"{result.seconds:.1f} s", peak,
-                  result.detail]  # fmt: skip
+                  result.detail, *(f"repaired: {r}" for r in result.repairs)]  # fmt: skip
         line = "\t".join(fields)
         with open(self.log_path, "a") as stream:
             stream.write(line.replace("\n", " ") + "\n")
@@ -282,6 +284,7 @@ class ClassGrader:
             "seconds": round(result.seconds, 2),
             "peak_bytes": result.peak_bytes,
             "final": not result.status.startswith(execute.STATUS_WORKER),
+            "repairs": result.repairs,
         }
         self._write_state()
         self._log(result)
@@ -306,6 +309,7 @@ class ClassGrader:
         result.detail = known.get("detail", "")
         result.seconds = known.get("seconds", 0.0)
         result.peak_bytes = known.get("peak_bytes")
+        result.repairs = known.get("repairs", [])
         return result
 
     @staticmethod
@@ -328,7 +332,7 @@ class ClassGrader:
 
     def _task(self, student: str) -> execute.Task:
         began = time.perf_counter()
-        notebook, folder = self.steps.prepare(self.assignment, student)
+        notebook, folder, self._repairs[student] = self.steps.prepare(self.assignment, student)
         self._prepare_seconds[student] = time.perf_counter() - began
         return execute.Task(
             student=student,
@@ -353,6 +357,7 @@ class ClassGrader:
         result.seconds, result.peak_bytes, result.fresh = run.seconds, run.peak_bytes, True
         result.worker = f"{run.host}:{run.worker_pid}"
         result.prepare_seconds = self._prepare_seconds.pop(student, None)
+        result.repairs = self._repairs.pop(student, [])
         result.kernel_start_seconds, result.cell_seconds = (
             run.kernel_start_seconds,
             run.cell_seconds,
