@@ -10,8 +10,9 @@ new notebook) silently gets 0. `repair` mends a copy of the submission so that i
 grade its code deserves, and names every change it made for the instructor:
 
 - graded and locked cells are matched to the assignment's by `grade_id`; of a grade_id seen
-  twice, the first cell is kept (a second locked cell is dropped, a second solution cell
-  stays as an ordinary, ungraded cell);
+  twice, one cell is kept: the first, or for a locked cell the first copy that stands in the
+  assignment's order (other locked copies are dropped, other solution copies stay as
+  ordinary cells that earn nothing);
 - a cell whose grade_id is not the assignment's loses its nbgrader metadata (it earns
   nothing and never reaches the gradebook);
 - a cell without nbgrader metadata is recognised as a locked cell of the assignment by its
@@ -395,8 +396,9 @@ class _Repair:
             item = moving.get(target.grade_id)
             if item is None:
                 item = Placed(self.restored(target), target)
-                self.reports.append(f"{target.kind} {target.grade_id} was missing; restored "
-                                    "from the assignment")  # fmt: skip
+                restored = "restored from the assignment" if target.locked else (
+                    "its unanswered stub was restored, so that it is graded")  # fmt: skip
+                self.reports.append(f"{target.kind} {target.grade_id} was missing; {restored}")
             else:
                 self.reports.append(f"{target.kind} {target.grade_id} was out of place; moved "
                                     "back to where the assignment has it")  # fmt: skip

@@ -205,6 +205,25 @@ def test_a_solution_cell_without_metadata_is_found_by_its_place():
     assert grade_id(repaired.cells[at]) == "sampling" and ids(repaired) == ids(solved())
 
 
+def test_a_deleted_written_answer_comes_back_as_its_stub_and_a_moved_one_is_found_by_place():
+    source = source_notebook("04_elbo_derivation")
+    notebook = solved("04_elbo_derivation")
+    at = position(notebook, "written_gap")
+    del notebook.cells[at]
+    repaired, reports = repair(notebook, source)
+    assert reports == ["answer cell written_gap was missing; its unanswered stub was restored, "
+                       "so that it is graded"]  # fmt: skip
+    assert repaired.cells[at].source == "YOUR ANSWER HERE" and ids(repaired) == ids(
+        solved("04_elbo_derivation")
+    )
+    notebook = solved("04_elbo_derivation")
+    del notebook.cells[at].metadata["nbgrader"]
+    repaired, reports = repair(notebook, source)
+    assert reports == ["solution cell(s) written_gap had lost their nbgrader metadata; "
+                       "recognised by their place between the locked cells"]  # fmt: skip
+    assert repaired.cells[at].source == solved("04_elbo_derivation").cells[at].source
+
+
 @pytest.mark.parametrize("cell_type", ["markdown", "raw"])
 def test_a_test_cell_converted_to_another_type_is_restored(cell_type):
     notebook = solved()
