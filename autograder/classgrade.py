@@ -71,6 +71,7 @@ class StudentResult:
     save_seconds: float | None = None  # nbgrader's steps after the run
     seeds: dict[str, list[int]] = field(default_factory=dict)  # cell -> its hidden seeds
     flags: list[dict] = field(default_factory=list)  # tamper.Flag dicts: for review, not points
+    repairs: list[str] = field(default_factory=list)  # what autograder.repair mended, named
 
     @property
     def total(self) -> float:
@@ -267,6 +268,7 @@ class ClassGrader:
         self.secret = course_secret(self.folder)
         self._checks: dict[str, str] | None = None
         self._prepare_seconds: dict[str, float] = {}
+        self._repairs: dict[str, list[str]] = {}
         self.wall_seconds = self.options.wall_seconds or limits.wall_seconds(assignment)
         # What decides a grade besides the submission: the grading code and the limits.
         options = self.options
@@ -289,7 +291,7 @@ class ClassGrader:
         peak = f"{result.peak_bytes / 2**20:.0f} MB" if result.peak_bytes else "-"
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         fields = [when, result.student, result.status, points, f"{result.seconds:.1f} s", peak,
-                  result.detail]  # fmt: skip
+                  result.detail, *(f"repaired: {r}" for r in result.repairs)]  # fmt: skip
         line = "\t".join(fields)
         with open(self.log_path, "a") as stream:
             stream.write(line.replace("\n", " ") + "\n")
@@ -306,6 +308,7 @@ class ClassGrader:
             "final": not result.status.startswith(execute.STATUS_WORKER),
             "seeds": result.seeds or self.state.get(result.student, {}).get("seeds", {}),
             "flags": result.flags,
+            "repairs": result.repairs,
         }
         self._write_state()
         self._log(result)
@@ -331,6 +334,7 @@ class ClassGrader:
         result.seconds = known.get("seconds", 0.0)
         result.peak_bytes = known.get("peak_bytes")
         result.flags = known.get("flags", [])
+        result.repairs = known.get("repairs", [])
         return result
 
     def _scan(self, folder: Path) -> list[dict]:
@@ -360,7 +364,7 @@ class ClassGrader:
 
     def _task(self, student: str) -> execute.Task:
         began = time.perf_counter()
-        notebook, folder = self.steps.prepare(self.assignment, student)
+        notebook, folder, self._repairs[student] = self.steps.prepare(self.assignment, student)
         if self._checks is None:
             self._checks = self.steps.test_sources(self.assignment)
         self._prepare_seconds[student] = time.perf_counter() - began
@@ -389,6 +393,7 @@ class ClassGrader:
         result.seconds, result.peak_bytes, result.fresh = run.seconds, run.peak_bytes, True
         result.worker = f"{run.host}:{run.worker_pid}"
         result.prepare_seconds = self._prepare_seconds.pop(student, None)
+        result.repairs = self._repairs.pop(student, [])
         result.kernel_start_seconds, result.cell_seconds = (
             run.kernel_start_seconds,
             run.cell_seconds,

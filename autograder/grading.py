@@ -251,24 +251,26 @@ def mark_ungraded(path: Path, db_url: str, assignment: str, results: list[Studen
 def table(results: list[StudentResult]) -> str:
     """Points per graded cell, one row per student, as fixed-width text.
 
-    A written answer waiting for a human grader shows as "hand" (grade it in formgrader).
+    A written answer waiting for a human grader shows as "hand" (grade it in formgrader);
+    `repairs` counts what `autograder.repair` mended in the submission (see the state file).
     The last column counts a submission's tamper flags and names the first (`flag_lines`).
     """
     cells = sorted({cell for r in results for cell in r.max_scores})
     if not cells:
         return "no grades"
     max_scores = next(r.max_scores for r in results if r.max_scores)
-    header = ["student", *cells, "total", "status", "flags"]
-    rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}", "",
-             ""]]  # fmt: skip
+    header = ["student", *cells, "total", "repairs", "status", "flags"]
+    rows = [["(max)", *(f"{max_scores[c]:g}" for c in cells), f"{sum(max_scores.values()):g}",
+             "", "", ""]]  # fmt: skip
     for r in results:
+        repairs = str(len(r.repairs)) if r.repairs or r.scores else "-"
         flags = f"{len(r.flags)} ({r.flags[0]['cell']}: {r.flags[0]['reason']})" if r.flags else ""
         if r.scores:
             rows.append([r.student,
                          *("hand" if c in r.manual else f"{r.scores.get(c, 0):g}" for c in cells),
-                         f"{r.total:g}", r.status, flags])  # fmt: skip
+                         f"{r.total:g}", repairs, r.status, flags])  # fmt: skip
         else:
-            rows.append([r.student, *("-" for _ in cells), "-", r.status, flags])
+            rows.append([r.student, *("-" for _ in cells), "-", repairs, r.status, flags])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
              for row in [header, *rows]]  # fmt: skip

@@ -2,7 +2,8 @@
 
 `nbgrader autograde` does three things per submission: it prepares it (creates the student
 and the submission in the gradebook, copies the assignment's files, and sanitizes the
-notebook: clears outputs, restores every locked cell from the gradebook), runs it, and saves
+notebook: clears outputs, restores every locked cell from the gradebook; here it sanitizes
+a copy that `autograder.repair` mended first), runs it, and saves
 it (limits its output, stores each graded cell's points in the gradebook, applies late
 penalties, writes `autograded/`). `Steps` calls nbgrader's own `Autograde` converter for the
 first and the last, one submission at a time, in the grader's process, and leaves the
@@ -14,6 +15,7 @@ running to `autograder.execute`, which never sees the gradebook. The result is w
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -32,6 +34,8 @@ from nbgrader.preprocessors import (
 )
 from traitlets import List
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.repair import repair
 
 
 class StepError(RuntimeError):
@@ -143,9 +147,10 @@ class Steps:
         converter._sanitizing = sanitizing
         converter.notebooks = [str(notebook)]
 
-    def prepare(self, assignment: str, student: str) -> tuple[str, Path]:
-        """Sanitize one submission as `nbgrader autograde` would; return the notebook to run
-        (JSON) and the folder holding the files that go with it."""
+    def prepare(self, assignment: str, student: str) -> tuple[str, Path, list[str]]:
+        """Sanitize one submission as `nbgrader autograde` would, after `autograder.repair`
+        mended its cells in a copy; return the notebook to run (JSON), the folder holding
+        the files that go with it, and what was repaired."""
         submitted, autograded = self._paths(assignment, student)
         converter = self.converter
 
@@ -157,10 +162,33 @@ class Steps:
                 raise StepError(f"the gradebook has no notebook {assignment} in {assignment}: "
                                 f"run `nbgrader generate_assignment {assignment}`")  # fmt: skip
             converter._init_preprocessors()
-            BaseConverter.convert_single_notebook(converter, str(submitted))
-            return autograded.read_text(), autograded.parent
+            with tempfile.TemporaryDirectory(prefix="repaired-") as folder:
+                repaired, reports = self._repaired(assignment, submitted, Path(folder))
+                # BaseConverter.convert_single_notebook, reading the repaired copy: the
+                # resources (student, assignment) still come from the submission's path.
+                resources = converter.init_single_notebook_resources(str(submitted))
+                output, resources = converter.exporter.from_filename(str(repaired), resources)
+                converter.write_single_notebook(output, resources)
+            return autograded.read_text(), autograded.parent, reports
 
         return self._run("prepare the submission", step)
+
+    def _repaired(self, assignment: str, submitted: Path, folder: Path) -> tuple[Path, list[str]]:
+        """The submission with its cells repaired, written into `folder` (never into
+        submitted/), and the reports of what was repaired."""
+        source_folder = self.coursedir.format_path(self.coursedir.source_directory, ".", assignment)
+        source_path = Path(source_folder) / f"{assignment}.ipynb"
+        notebook = nbformat.read(submitted, as_version=4)
+        try:
+            source = nbformat.read(source_path, as_version=4)
+        except (OSError, ValueError) as error:  # no source/ here: grade it as submitted
+            reports = [f"its cells were not checked: the assignment's notebook {source_path} "
+                       f"could not be read ({type(error).__name__})"]  # fmt: skip
+        else:
+            notebook, reports = repair(notebook, source)
+        path = folder / submitted.name
+        nbformat.write(notebook, path)
+        return path, reports
 
     def save(self, assignment: str, student: str, executed: str) -> None:
         """Replay the run into the sanitized notebook and save its grades, as nbgrader would."""
