@@ -116,8 +116,10 @@ try:
     _found.append("reference")
 except ImportError:
     pass
-# The public course package (course/checks, course/expected) is the student's own copy.
-print("FOUND", [f for f in _found if "autograder" in f or f.endswith((".ipynb", ".db", "secret"))])
+# The public course package (course/checks, course/expected) is the student's own copy, and
+# installed packages (nbgrader's own test files among them) are no course's.
+print("FOUND", [f for f in _found if "site-packages" not in f
+                and ("autograder" in f or f.endswith((".ipynb", ".db", "secret")))])
 """,
     "write_the_gradebook": """
 import os, sqlite3
@@ -267,7 +269,8 @@ def test_feedback_shows_points_and_messages_but_nothing_of_the_grading(graded):
     assert {f.parent.parent.name for f in files} >= set(results), "feedback for everyone"
     for path in files:
         student = path.parent.parent.name
-        visible = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+        page = re.sub(r"<(style|script)\b.*?</\1>", "", path.read_text(), flags=re.S)
+        visible = html.unescape(re.sub(r"<[^>]+>", "", page))
         # What is left once the student's own code is taken out: what the grading added.
         submitted = nbformat.read(grading.notebook_path(course, "submitted", ASSIGNMENT,
                                                         student), as_version=4)  # fmt: skip
@@ -350,3 +353,10 @@ def test_the_course_secret_stays_with_the_instructor(tmp_path):
         for path in folder.rglob("*"):
             if path.is_file():
                 assert secret not in path.read_text(errors="ignore"), path
+
+
+def test_every_attack_is_flagged_for_the_instructor_and_the_honest_answer_is_not(graded):
+    _, results = graded
+    assert results["honest"].flags == []
+    for attack in [*ATTACKS, "stack_walk"]:
+        assert results[attack].flags, f"{attack} was not flagged"

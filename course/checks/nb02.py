@@ -14,8 +14,10 @@ from course.checks.core import (
     expected_values,
     fail,
     fixed_rng,
+    kernel_side,
     passed,
     quiet_keras,
+    seed_where,
     to_numpy,
 )
 from course.probe import type_name
@@ -124,7 +126,7 @@ def build(build_strided_autoencoder, code_dim: int = CODE_DIM, seed: int = BUILD
     """Call the student's builder with a fixed seed; insist on three Keras models."""
     import keras
 
-    keras.utils.set_random_seed(seed)
+    seed_where(build_strided_autoencoder, seed)
     what = f"build_strided_autoencoder(code_dim={code_dim})"
     models = call_student(build_strided_autoencoder, code_dim, what=what)
     if not isinstance(models, (tuple, list)) or len(models) != 3:
@@ -289,9 +291,23 @@ def check_budget(build_strided_autoencoder):
     passed(f"the autoencoder has {count:,} parameters, within the budget of {budget:,}.")
 
 
+@kernel_side
+def train_on_batch(autoencoder, x):
+    """TRAIN_STEPS Adam steps of binary cross-entropy on the batch `x` (in place)."""
+    import keras
+
+    autoencoder.compile(
+        optimizer=keras.optimizers.Adam(TRAIN_LEARNING_RATE), loss="binary_crossentropy"
+    )
+    # One epoch over the batch repeated: TRAIN_STEPS steps on the same 64 images.
+    repeated = np.tile(x, (TRAIN_STEPS, 1, 1, 1))
+    with quiet_keras():
+        autoencoder.fit(repeated, repeated, batch_size=TRAIN_BATCH_SIZE, epochs=1,
+                        shuffle=False, verbose=0)  # fmt: skip
+
+
 def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed=None):
     """Outputs in [0, 1] even for huge codes, autoencoder = decoder(encoder(x)), and training."""
-    import keras
 
     encoder, decoder, autoencoder = build(build_strided_autoencoder, code_dim)
     x = make_images(fixed_rng("trains", batch_seed), TRAIN_BATCH_SIZE)
@@ -320,17 +336,7 @@ def check_trains(build_strided_autoencoder, code_dim: int = CODE_DIM, batch_seed
         )
     first_kernel = encoder.weights[0].numpy().copy() if encoder.weights else None
 
-    def train():
-        autoencoder.compile(
-            optimizer=keras.optimizers.Adam(TRAIN_LEARNING_RATE), loss="binary_crossentropy"
-        )
-        # One epoch over the batch repeated: TRAIN_STEPS steps on the same 64 images.
-        repeated = np.tile(x, (TRAIN_STEPS, 1, 1, 1))
-        with quiet_keras():
-            autoencoder.fit(repeated, repeated, batch_size=TRAIN_BATCH_SIZE, epochs=1,
-                            shuffle=False, verbose=0)  # fmt: skip
-
-    call_student(train, what="training the autoencoder")
+    call_student(train_on_batch, autoencoder, x, what="training the autoencoder")
     after = run(autoencoder, x, "autoencoder(x)")
     loss_before, loss_after = bce_per_pixel(x, before), bce_per_pixel(x, after)
     if not loss_after <= (1.0 - MIN_RELATIVE_DECREASE) * loss_before:
