@@ -33,7 +33,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 release: $(STAMP)
 	$(BIN)/python -m autograder.grading release $(if $(COURSE_REPO),--repo "$(COURSE_REPO)") $(if $(COURSE_REF),--ref "$(COURSE_REF)")

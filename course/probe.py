@@ -1,7 +1,7 @@
 """How a grader asks a student's kernel for values: plain data in, plain data out.
 
 When a class is graded, the checks do not run in the student's kernel. They run in the
-grading worker (`autograder.judge`), which never runs student code, and reach the student's
+grading worker (the judge), which never runs student code, and reach the student's
 functions only through requests to the kernel. The kernel's side of that is this module:
 `serve` evaluates one request (call a function, read an attribute, run one of the course's
 public helpers from `course.checks` on the student's objects) and publishes the answer as
@@ -268,7 +268,7 @@ class ProbeDied(BaseException):
 
 class Link:
     """One student's kernel, seen from the grader: `send(text) -> answer` carries a request
-    there and its answer back (see `autograder.judge`)."""
+    there and its answer back (the grader's judge sends them)."""
 
     def __init__(self, send):
         self._send = send

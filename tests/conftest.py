@@ -21,6 +21,24 @@ def shared_data_dir() -> Path | None:
     return None
 
 
+# `make test` runs the tests on two processes (pytest-xdist, --dist loadgroup). A file's
+# tests stay together on one, so that its module fixtures (a graded class, a JupyterLab) are
+# made once; every test of a notebook's execution goes to one process, which executes each
+# notebook once; the many small checks of the graded cells are spread over both.
+SPREAD = {"test_graded_cells.py", "test_tamper.py", "test_references.py", "test_config.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "executed" in getattr(item, "fixturenames", ()):
+            group = "executed-notebooks"
+        elif item.path.name in SPREAD:
+            continue
+        else:
+            group = item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No data folder, an empty cache, downloads that fail at once, no system copies and no

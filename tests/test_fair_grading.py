@@ -187,6 +187,11 @@ def graded(tmp_path_factory):
         "vlb_binomial": SNOOP + solution,
         "sampling": SOLUTIONS["sampling"] + "\n" + SNOOP_LATER,
     })  # fmt: skip
+    flagged = grading.make_submission(course, ASSIGNMENT, "a_flagged")
+    notebook = nbformat.read(flagged, as_version=4)
+    notebook.cells.insert(5, nbformat.v4.new_code_cell("import gc\n\ngc.collect()"))
+    nbformat.write(notebook, flagged)
+    grading.make_submission(course, ASSIGNMENT, "b_solution")
     results = {r.student: r for r in grading.grade(course, ASSIGNMENT, Options(progress=False))}
     grading.feedback_and_export(course, ASSIGNMENT, list(results.values()))
     return course, results
@@ -326,30 +331,39 @@ def test_the_borderline_submission_depends_on_the_seeds():
     assert outcomes == {True, False}
 
 
-def test_a_regrade_gives_the_same_grade_and_seeds_every_time(tmp_path):
-    course = grading.copy_course(tmp_path / "course")
+@pytest.fixture(scope="module")
+def regraded(tmp_path_factory):
+    """The borderline submission and the solution, graded five times over (--force)."""
+    course = grading.copy_course(tmp_path_factory.mktemp("regrade") / "course")
     grading.release(course)
     grading.make_submission(course, ASSIGNMENT, "borderline", {"vlb_binomial": BORDERLINE})
-    totals, seeds = [], []
-    for _ in range(5):
-        (result,) = grading.grade(course, ASSIGNMENT, Options(progress=False, force=True))
-        totals.append(result.total)
-        seeds.append(result.seeds)
+    grading.make_submission(course, ASSIGNMENT, "solution")
+    runs = [by_name(grading.grade(course, ASSIGNMENT, Options(progress=False, force=True)))
+            for _ in range(5)]  # fmt: skip
+    return course, runs
+
+
+def by_name(results):
+    return {r.student: r for r in results}
+
+
+def test_a_regrade_gives_the_same_grade_and_seeds_every_time(regraded):
+    _, runs = regraded
+    totals = [run["borderline"].total for run in runs]
+    seeds = [run["borderline"].seeds for run in runs]
     assert len(set(totals)) == 1, totals
     assert all(s == seeds[0] for s in seeds) and seeds[0], seeds
+    assert [run["solution"].total for run in runs] == [FULL] * 5
     # Another student with the same file draws other inputs (the key names the student).
     assert judge.submission_key("s", ASSIGNMENT, "a") != judge.submission_key("s", ASSIGNMENT, "b")
 
 
-def test_the_course_secret_stays_with_the_instructor(tmp_path):
-    course = grading.copy_course(tmp_path / "course")
-    grading.release(course)
-    grading.make_submission(course, ASSIGNMENT, "solution")
-    grading.grade(course, ASSIGNMENT, Options(progress=False))
+def test_the_course_secret_stays_with_the_instructor(regraded):
+    course, _ = regraded
     secret_file = course / "grading" / "secret"
     secret = secret_file.read_text().strip()
     assert len(secret) == 64 and secret_file.stat().st_mode & 0o077 == 0
-    for folder in (course / "release", course / "autograded"):
+    for folder in (course / "release", course / "autograded", course / "source"):
         for path in folder.rglob("*"):
             if path.is_file():
                 assert secret not in path.read_text(errors="ignore"), path
@@ -360,3 +374,31 @@ def test_every_attack_is_flagged_for_the_instructor_and_the_honest_answer_is_not
     assert results["honest"].flags == []
     for attack in [*ATTACKS, "stack_walk"]:
         assert results[attack].flags, f"{attack} was not flagged"
+
+
+def test_a_flag_never_changes_a_grade_and_is_kept_in_the_state_file(graded):
+    from autograder import classgrade
+
+    course, results = graded
+    a, b = results["a_flagged"], results["b_solution"]
+    assert a.status == b.status == "graded"
+    assert a.scores == b.scores and b.total == FULL
+    expected = [
+        {"cell": "cell 6", "line": 1, "reason": "uses gc", "code": "import gc"},
+        {"cell": "cell 6", "line": 3, "reason": "uses gc", "code": "gc.collect()"},
+    ]
+    assert a.flags == expected and b.flags == []
+    state = json.loads((course / classgrade.STATE_FOLDER / f"{ASSIGNMENT}.json").read_text())
+    assert state["a_flagged"]["flags"] == expected and state["b_solution"]["flags"] == []
+    table = grading.table([a, b])
+    header, rows = table.splitlines()[0], table.splitlines()[1:]
+    assert header.split()[-1] == "flags"
+    row = {line.split()[0]: line for line in rows}
+    assert row["a_flagged"].endswith("graded  2 (cell 6: uses gc)")
+    assert row["b_solution"].endswith("graded")
+    assert grading.flag_lines([a, b]) == [
+        "a_flagged: cell 6, line 1: uses gc: import gc (and 1 more)"
+    ]
+    again = {r.student: r for r in grading.grade(course, ASSIGNMENT, Options(progress=False))}
+    assert not again["a_flagged"].fresh and again["a_flagged"].flags == expected
+    assert again["a_flagged"].total == a.total

@@ -2,9 +2,11 @@
 every acceptable variant pass every cell, each known mistake fails exactly the cells of the
 property it breaks and names itself, and the untouched stub fails every cell plainly.
 
-Each runs twice: as the notebook runs a test cell (in the namespace of the student's code),
-and as the class grader judges it (`autograder.judge`: outside that namespace, reaching the
-student's objects only through the kernel's requests and answers, here a loopback)."""
+They run as the class grader judges a test cell (`autograder.judge`: outside the namespace
+of the student's code, reaching the student's objects only through the kernel's requests and
+answers, here a loopback); the solution and the stub also run as the notebook runs the cell,
+in that namespace. (tests/test_class_grading.py grades the same mistakes both ways, by this
+grader and by plain `nbgrader autograde`, and compares every cell.)"""
 
 from __future__ import annotations
 
@@ -52,18 +54,16 @@ def test_reference_solution_passes_every_cell(assignment, judged):
     assert graded_cells(assignment).failures(judged=judged) == {}
 
 
-@JUDGED
 @pytest.mark.parametrize(("assignment", "variant"), variants("ACCEPTABLE"))
-def test_reasonable_numerical_choices_are_accepted(assignment, variant, judged):
+def test_reasonable_numerical_choices_are_accepted(assignment, variant):
     replacement = {variant.target: variant.source()}
-    assert graded_cells(assignment).failures(replacement, judged=judged) == {}
+    assert graded_cells(assignment).failures(replacement, judged=True) == {}
 
 
-@JUDGED
 @pytest.mark.parametrize(("assignment", "mistake"), variants("MISTAKES"))
-def test_each_mistake_fails_exactly_its_cells_and_names_itself(assignment, mistake, judged):
+def test_each_mistake_fails_exactly_its_cells_and_names_itself(assignment, mistake):
     replacement = {mistake.target: mistake.source()}
-    failures = graded_cells(assignment).failures(replacement, judged=judged)
+    failures = graded_cells(assignment).failures(replacement, judged=True)
     assert set(failures) == set(mistake.loses)
     assert any(hints(assignment)[mistake.hint] in message for message in failures.values()), (
         failures

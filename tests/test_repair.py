@@ -326,7 +326,7 @@ def test_the_table_counts_repairs_and_shows_none_for_an_ungraded_submission():
     honest = classgrade.StudentResult("bob", "graded", {"vlb_kl": 2.0}, {"vlb_kl": 2.0})
     broken = classgrade.StudentResult("cut", "not a readable notebook")
     lines = grading.table([graded, honest, broken]).splitlines()
-    assert lines[0].split() == ["student", "vlb_kl", "total", "repairs", "status"]
+    assert lines[0].split() == ["student", "vlb_kl", "total", "repairs", "status", "flags"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert rows["ann"][1:4] == ["2", "2", "1"] and rows["bob"][1:4] == ["2", "2", "0"]
     assert rows["cut"][1:4] == ["-", "-", "-"]
@@ -519,6 +519,6 @@ def test_a_class_with_broken_cells_gets_full_marks_and_named_repairs(course):
     again = {r.student: r for r in grading.grade(course, ASSIGNMENT, Options(progress=False))}
     assert again["a_duplicated"].repairs == results["a_duplicated"].repairs  # from the state
     table = grading.table(list(results.values())).splitlines()
-    assert table[0].split()[-2:] == ["repairs", "status"]
+    assert table[0].split()[-3:] == ["repairs", "status", "flags"]
     rows = {line.split()[0]: line.split() for line in table}
     assert rows["honest"][-2:] == ["0", "graded"] and rows["a_duplicated"][-2:] == ["1", "graded"]

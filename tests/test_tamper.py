@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
-import json
 from pathlib import Path
 
 import nbformat
@@ -322,54 +321,8 @@ def test_scan_file_never_raises(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- grading
 
 
-@pytest.fixture(scope="module")
-def released_08(tmp_path_factory):
-    course = grading.copy_course(tmp_path_factory.mktemp("released08") / "course")
-    grading.nbgrader(course, "generate_assignment", "08_conditional_vae", "--force")
-    return course
-
-
-@pytest.mark.slow
-def test_a_flag_never_changes_a_grade_and_is_kept_in_the_state_file(released_08):
-    from autograder import classgrade
-    from autograder.classgrade import Options
-
-    assignment, course = "08_conditional_vae", released_08
-    flagged = grading.make_submission(course, assignment, "a_flagged")
-    nb = nbformat.read(flagged, as_version=4)
-    nb.cells.insert(5, nbformat.v4.new_code_cell("import gc\n\ngc.collect()"))
-    nbformat.write(nb, flagged)
-    grading.make_submission(course, assignment, "b_honest")
-
-    results = {r.student: r for r in grading.grade(course, assignment,
-                                                     Options(jobs=2, progress=False))}  # fmt: skip
-    a, b = results["a_flagged"], results["b_honest"]
-    assert a.status == b.status == "graded" and a.fresh and b.fresh
-    assert a.scores == b.scores and a.max_scores == b.max_scores and len(b.scores) == 8
-    assert b.total > 0  # the notebooks ran: a test cell passed (13/13 where the kernel sees
-    # this checkout's course package; from a git worktree it may see another one)
-    expected = [
-        {"cell": "cell 6", "line": 1, "reason": "uses gc", "code": "import gc"},
-        {"cell": "cell 6", "line": 3, "reason": "uses gc", "code": "gc.collect()"},
-    ]
-    assert a.flags == expected and b.flags == []
-    state = json.loads((course / classgrade.STATE_FOLDER / f"{assignment}.json").read_text())
-    assert state["a_flagged"]["flags"] == expected and state["b_honest"]["flags"] == []
-
-    table = grading.table(list(results.values()))
-    header, rows = table.splitlines()[0], table.splitlines()[1:]
-    assert header.split()[-1] == "flags"
-    row = {line.split()[0]: line for line in rows}
-    assert row["a_flagged"].endswith("graded  2 (cell 6: uses gc)")
-    assert row["b_honest"].endswith("graded")
-    assert grading.flag_lines(list(results.values())) == [
-        "a_flagged: cell 6, line 1: uses gc: import gc (and 1 more)"
-    ]
-
-    again = {r.student: r for r in grading.grade(course, assignment,
-                                                   Options(jobs=2, progress=False))}  # fmt: skip
-    assert not again["a_flagged"].fresh and again["a_flagged"].flags == expected
-    assert again["b_honest"].flags == [] and again["a_flagged"].total == a.total
+# A flagged submission graded for real (its points unchanged, its flags kept in the state
+# file and shown in the table) is in tests/test_fair_grading.py, with the attacks' class.
 
 
 def test_the_table_shows_the_count_and_the_first_flag():
