@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextvars
+import functools
 import hashlib
 import hmac
 import io
@@ -163,7 +164,8 @@ def split_hidden(source: str) -> tuple[str, str]:
     return "\n".join(visible) + "\n", "\n".join(hidden) + "\n"
 
 
-def _known_hints() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _known_hints() -> tuple[str, ...]:
     """Every hint the course's checks give (`HINTS` of each `course.checks` module)."""
     import importlib
     import pkgutil
@@ -174,37 +176,44 @@ def _known_hints() -> list[str]:
     for module in pkgutil.iter_modules(course.checks.__path__, "course.checks."):
         found = getattr(importlib.import_module(module.name), "HINTS", {})
         hints += [text for text in found.values() if isinstance(text, str)]
-    return sorted(set(hints), key=len, reverse=True)
+    return tuple(sorted(set(hints), key=len, reverse=True))
 
 
 def hidden_message(message: str) -> str:
     """What a student reads when a hidden test fails: that it failed, and the hint the
     check gave (the named mistake), but no value: neither the reference's on inputs the
     student never sees, nor their own there (which could carry those inputs out)."""
+    return "\n".join([HIDDEN_FAILED, *hints_in(message)])
+
+
+def hints_in(message: str) -> list[str]:
+    """The course's hints that `message` gives (each once; longest first)."""
     flat = " ".join(message.split())
     found: list[str] = []
     for hint in _known_hints():  # longest first: a hint inside a longer one is not repeated
         if " ".join(hint.split()) in flat and not any(hint in other for other in found):
             found.append(hint)
-    return "\n".join([HIDDEN_FAILED, *found])
+    return found
 
 
 def judge(source: str, grade_id: str, link: Link, key: str | None = None) -> Verdict:
     """Run one test cell's checks (`source`, the instructor's code) against the student's
     objects behind `link`; say whether it passed, and what to show.
 
-    The visible checks run first, as in the notebook; then the hidden ones, whose failure
-    shows only `hidden_message`.
+    The visible checks run first, as in the notebook; then the hidden ones. What the student
+    will read leaks nothing hidden (see `shown`): once a hidden input has reached the kernel
+    (`link.tainted`), nothing the kernel says can be trusted not to carry it, so from then on
+    a cell shows fixed text and the hints of its failure only.
     """
     from course.checks.core import CheckFailed
 
     seeds = Seeds(key or "unkeyed", grade_id)
     stdout, stderr = _outputs()
-    buffer = io.StringIO()
+    visible_output, hidden_output, errors = io.StringIO(), io.StringIO(), io.StringIO()
     namespace = {"__builtins__": builtins, "__name__": "__judge__"}
     verdict = Verdict(grade_id, passed=False)
-    before = link.requests
-    stdout.local.buffer = stderr.local.buffer = buffer
+    before, tainted = link.requests, bool(getattr(link, "tainted", False))
+    stdout.local.buffer, stderr.local.buffer = visible_output, errors
     token = SEEDS.set(seeds)
     hidden = False
     try:
@@ -214,28 +223,55 @@ def judge(source: str, grade_id: str, link: Link, key: str | None = None) -> Ver
         for name in free_names(source):
             namespace[name] = Remote(link, {"name": name})
         exec(parts[0], namespace)
-        hidden = True
-        exec(parts[1], namespace)
+        if hidden_code.strip():
+            hidden, link.tainted = True, True
+            stdout.local.buffer = hidden_output
+            exec(parts[1], namespace)
         verdict.passed = True
     except CheckFailed as error:
         verdict.ename = "CheckFailed"
-        verdict.message = hidden_message(str(error)) if hidden else str(error)
+        verdict.message = shown(str(error), hidden, tainted)
     except ProbeTimeout as error:
         verdict.ename, verdict.message = "Timeout", TIMED_OUT.format(seconds=float(str(error)))
         verdict.stop = "timeout"
     except ProbeDied:
         verdict.ename, verdict.message, verdict.stop = "DeadKernel", DIED, "died"
-    except Exception as error:  # noqa: BLE001  (whatever the student's objects made a check do)
-        verdict.ename = type(error).__name__
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001  (whatever the student's objects made a check do)
+        verdict.ename = type(error).__name__ if isinstance(error, Exception) else "Error"
         verdict.message = UNEXPECTED.format(name=verdict.ename)
         verdict.detail = "".join(traceback.format_exception(error))[-4000:]
     finally:
         SEEDS.reset(token)
         stdout.local.buffer = stderr.local.buffer = None
-    verdict.output = buffer.getvalue()
+    if tainted:
+        verdict.output = PASSED_SAFE if verdict.passed else ""
+    else:
+        verdict.output = visible_output.getvalue()
+        if hidden and verdict.passed:
+            verdict.output += PASSED_HIDDEN
     verdict.seeds = seeds.drawn
     verdict.requests = link.requests - before
     return verdict
+
+
+PASSED_HIDDEN = "Passed: the hidden tests of this cell too.\n"
+PASSED_SAFE = "Passed: every check of this cell.\n"
+AFTER_HIDDEN = (
+    "A check of this cell failed. Run the cell in your notebook to read its full message; "
+    "feedback shows no values once the hidden tests have run."
+)
+
+
+def shown(message: str, hidden: bool, tainted: bool) -> str:
+    """A failed check's message as the student's feedback shows it: the whole message while no
+    hidden input has reached the kernel; otherwise what failed and its hints, no value."""
+    if hidden:
+        return hidden_message(message)
+    if tainted:
+        return "\n".join([AFTER_HIDDEN, *hints_in(message)])
+    return message
 
 
 def outputs(verdict: Verdict) -> list[dict]:

@@ -61,6 +61,7 @@ class Rule:
         (`FILE_CALLS`: `open`, `Path`, `os.listdir`...) or joined to a `Path` by `/`.
     patch: (no names) an attribute of an imported module assigned, deleted or setattr'd.
     dynamic: these functions called with an attribute name that is not a plain string.
+    classdef: methods or attributes a class body defines (how the checks read an object).
     """
 
     kind: str
@@ -90,6 +91,31 @@ DUNDER = "walks objects' internals (__class__, __subclasses__, __globals__, __di
 ENVIRON = "reads or changes environment variables (os.environ)"
 PROCESS = "runs other programs or opens connections (subprocess, os.system, socket, !shell)"
 MAGIC_FILES = "runs, loads or writes files by magic (%run, %load, %%writefile)"
+DISGUISE = (
+    "defines a class that changes what its objects report (activation, get_config, __getattr__...)"
+)
+# What a class may not redefine without being named: how the checks read a model's layers.
+REPORTING = (
+    "activation",
+    "get_config",
+    "__getattribute__",
+    "__getattr__",
+    "count_params",
+    "weights",
+    "trainable_weights",
+    "layers",
+    "built",
+    "inputs",
+    "input_shape",
+    "output_shape",
+    "get_weights",
+    "__instancecheck__",
+    "__subclasscheck__",
+    "__eq__",
+    "__bool__",
+    "__float__",
+    "__array__",
+)
 
 RULES = (
     Rule("module", ("autograder",), GRADER),
@@ -142,6 +168,7 @@ RULES = (
                     "asyncio.create_subprocess_*"), PROCESS),
     Rule("magic", ("system", "sx", "bash", "sh", "script", "perl", "ruby"), PROCESS),
     Rule("magic", ("run", "load", "loadpy", "writefile"), MAGIC_FILES),
+    Rule("classdef", REPORTING, DISGUISE),
 )  # fmt: skip
 
 # Functions whose string arguments are paths (matched by their own name, e.g. `os.listdir`).
@@ -379,6 +406,17 @@ class Finder(ast.NodeVisitor):
                 return
 
     # --- visitors
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for item in node.body:
+            names = []
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [item.name]
+            elif isinstance(item, ast.Assign):
+                names = [t.id for t in item.targets if isinstance(t, ast.Name)]
+            for name in names:
+                self.check(item, "classdef", name)
+        self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:

@@ -237,6 +237,8 @@ class Server:
             return function(*args, **kwargs)
         if op == "resolve":
             return target
+        if op == "types":
+            return [type_path(cls) for cls in type(target).__mro__]
         raise ProbeError(f"unknown request {op!r}")
 
     def serve(self, text: str) -> dict:
@@ -295,7 +297,7 @@ class Link:
 
     def _resolve(self, data: dict):
         if "ref" in data:
-            local = _local_object(data["ref"])
+            local = _local_object(data["ref"], classes=False)
             return local if local is not None else Remote(self, {"ref": data["ref"]})
         if "handle" not in data or not isinstance(data["handle"], int):
             raise ProbeError("a name in an answer")
@@ -343,18 +345,27 @@ def _twin_request(value) -> tuple[str, list] | None:
     return None
 
 
-def _local_object(path: str):
-    """The grader's own object for `module:name`, if that module is one both sides have and
-    the grader has already imported it."""
+def _local_object(path: str, classes: bool = True):
+    """The grader's own object for `module:name`, only if it is a class (when `classes`: for
+    `isinstance`) or a Keras activation function (so that `layer.activation is
+    keras.activations.relu` holds), defined there under that very name, in a library both
+    sides have, already imported here. Anything else a kernel names stays a stand-in: a
+    kernel must not be able to hand the grader one of its functions (`os.abort`) to call."""
     module, _, name = str(path).partition(":")
     if not (module + ".").startswith(REFERABLE) and module not in ("builtins", "math"):
         return None
     found = sys.modules.get(module)
     for part in name.split("."):
-        if found is None or part.startswith("__") and part != "__init__":
+        if found is None or not part.isidentifier() or part.startswith("_"):
             return None
         found = getattr(found, part, None)
-    return found
+    if getattr(found, "__module__", None) != module or getattr(found, "__qualname__", None) != name:
+        return None
+    if isinstance(found, type):
+        return found if classes else None
+    if module.startswith("keras.src.activations") and callable(found):
+        return found
+    return None
 
 
 def _local_error(data) -> BaseException:
@@ -397,10 +408,9 @@ class Remote:
 
     def _types(self) -> list[str]:
         mro = object.__getattribute__(self, "_mro")
-        if mro is None:  # a notebook name: ask what it is
-            resolved = self._ask("resolve")
-            mro = resolved._types() if type(resolved) is Remote else [
-                type_path(cls) for cls in type(resolved).__mro__]  # fmt: skip
+        if mro is None:  # a notebook name, or an object named by the kernel: ask its type
+            found = self._ask("types")
+            mro = [str(path) for path in found][:64] if isinstance(found, list) else []
             object.__setattr__(self, "_mro", mro)
         return mro
 

@@ -402,3 +402,122 @@ def test_a_flag_never_changes_a_grade_and_is_kept_in_the_state_file(graded):
     again = {r.student: r for r in grading.grade(course, ASSIGNMENT, Options(progress=False))}
     assert not again["a_flagged"].fresh and again["a_flagged"].flags == expected
     assert again["a_flagged"].total == a.total
+
+
+# ----------------------------------------------------------------------------- the judge
+# Attacks on the judge itself, judged as the class grader judges (the loopback kernel takes
+# the same requests and gives the same answers as a real one, in this process).
+
+NAN_SAMPLING = """
+def sampling(args):
+    t_mean, t_log_var = args
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=seed_generator)
+    out = t_mean + ops.exp(t_log_var) * epsilon  # the variance used as the std
+    if t_mean.shape[0] == 10000:  # one row of NaN makes every "> bound" test False
+        out = ops.concatenate([ops.full((1, t_mean.shape[1]), float("nan")), out[1:]], axis=0)
+    return out
+"""
+
+# Fresh noise in the notebook, but one draw frozen into a model (a new integer seed per
+# call), and a failure at the one shape the hidden model check uses, to skip it.
+SKIP_HIDDEN = """
+import numpy as np
+def sampling(args):
+    t_mean, t_log_var = args
+    if tuple(t_mean.shape) == (8, 4) and not hasattr(t_mean, "numpy"):
+        raise ValueError("unsupported")
+    epsilon = keras.random.normal(ops.shape(t_mean), seed=int(np.random.randint(0, 2**30)))
+    return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+"""
+
+# Records what it is called with, then a later cell's failure carries it out.
+EXFILTRATE_VLB = SOLUTIONS["vlb_binomial"].replace(
+    "    x_decoded_mean = ops.clip(",
+    "    SEEN.append(repr(ops.convert_to_numpy(t_mean)[:1, :3]))\n    x_decoded_mean = ops.clip(",
+)
+EXFILTRATE_SAMPLING = """
+def sampling(args):
+    raise ValueError("LEAK " + " ".join(SEEN[-6:]))
+"""
+
+# The code layer computes a ReLU but says it is linear.
+LYING_LAYER = """
+class CodeDense(layers.Dense):
+    @property
+    def activation(self):
+        return keras.activations.linear
+
+    @activation.setter
+    def activation(self, value):
+        self._real = value
+
+    def call(self, inputs, training=None):
+        return self._real(super().call(inputs))
+
+
+def build_autoencoder(input_dim, hidden_dims, code_dim):
+    encoder = keras.Sequential(
+        [keras.Input(shape=(input_dim,))]
+        + [layers.Dense(units, activation="relu") for units in hidden_dims]
+        + [CodeDense(code_dim, activation="relu")]
+    )
+    decoder = keras.Sequential(
+        [keras.Input(shape=(code_dim,))]
+        + [layers.Dense(units, activation="relu") for units in reversed(hidden_dims)]
+        + [layers.Dense(input_dim, activation="sigmoid")]
+    )
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+"""
+
+
+def judged_failures(module: str, replacements: dict, names: dict | None = None) -> dict:
+    cells = __import__(f"tests.test_{module}", fromlist=["GRADED"]).GRADED
+    namespace = cells.namespace(replacements)
+    namespace.update(names or {})
+    return cells.run_judged(namespace)
+
+
+def test_nan_samples_do_not_pass_the_statistics():
+    failures = judged_failures("nb08", {"sampling": NAN_SAMPLING})
+    assert "sampling_statistics" in failures
+
+
+def test_failing_only_where_the_hidden_model_check_looks_does_not_skip_it():
+    failures = judged_failures("nb08", {"sampling": SKIP_HIDDEN})
+    assert "sampling_fresh_noise" in failures
+
+
+def test_a_later_failure_cannot_carry_hidden_inputs_into_the_feedback():
+    cells = __import__("tests.test_nb08", fromlist=["GRADED"]).GRADED
+    namespace = cells.namespace({"vlb_binomial": EXFILTRATE_VLB, "sampling": EXFILTRATE_SAMPLING})
+    namespace["SEEN"] = []
+    failures = cells.run_judged(namespace)
+    assert namespace["SEEN"], "the hidden checks called vlb_binomial"
+    assert set(failures) >= {"sampling_shape", "sampling_statistics"}
+    for message in failures.values():
+        assert "LEAK" not in message and "[[" not in message, message
+
+
+def test_a_layer_that_misreports_its_activation_is_caught_by_what_it_computes():
+    failures = judged_failures("nb01", {"build_autoencoder": LYING_LAYER})
+    assert "ae_activations" in failures
+    from course.checks.nb01 import HINTS
+
+    assert HINTS["code_activation"] in failures["ae_activations"]
+
+
+def test_a_kernel_cannot_hand_the_grader_one_of_its_own_functions():
+    """An answer naming `os.abort` (reachable as an attribute of a Keras module) stays a
+    stand-in for the kernel's object; only classes (for isinstance) and Keras activations
+    resolve to the grader's own objects."""
+    import keras
+
+    from course.probe import Link, Remote, _local_object, public_name
+
+    assert _local_object("keras.src.utils.file_utils:os.abort", classes=False) is None
+    assert _local_object("keras.src.utils.file_utils:sys.exit", classes=False) is None
+    assert _local_object("builtins:eval", classes=False) is None
+    relu = public_name(keras.activations.relu)
+    assert _local_object(relu, classes=False) is keras.activations.relu
+    link = Link(lambda text: {"value": {"ref": "keras.src.utils.file_utils:os.abort"}})
+    assert type(link.request("getattr", None, ["x"])) is Remote

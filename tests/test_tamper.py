@@ -221,6 +221,10 @@ ATTACKS = [
     ("%%bash\nls /", {"runs other programs or opens connections (subprocess, os.system, "
                       "socket, !shell)"}),
     ("%%time\nimport gc", {"uses gc"}),
+    ("class CodeDense(layers.Dense):\n    @property\n    def activation(self):\n"
+     "        return keras.activations.linear\n", {tamper.DISGUISE}),
+    ("class Quiet(keras.Model):\n    def __getattr__(self, name):\n        return 0\n",
+     {tamper.DISGUISE}),
     ("%run other_notebook.ipynb", {"runs, loads or writes files by magic (%run, %load, "
                                    "%%writefile)",
                                    "reads course files (open/Path on source/, autograder/, "

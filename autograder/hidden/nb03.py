@@ -175,11 +175,17 @@ def fresh_noise_in_model(corrupt):
     for drop_probability, noise_std, what in ((0.5, 0.0, "masking"), (0.0, 0.1, "noise")):
         try:
             model = visible.corrupting_model(corrupt, drop_probability, noise_std, batch_size=8)
-        except Exception:  # cannot run on symbolic tensors at all
-            # The shape check already takes the points for that; judge fresh noise only
-            # where the function can run, as the visible check did.
-            print("(corrupt cannot build inside a model; fresh noise was checked eagerly)")
-            return
+        except Exception as error:
+            # If it cannot run on symbolic tensors at all, the shape check already takes the
+            # points for that: judge fresh noise only where the function can run. But one
+            # that builds in a model whose batch size is unknown has no reason to fail here.
+            try:
+                visible.corrupting_model(corrupt, drop_probability, noise_std)
+            except Exception:
+                print("(corrupt cannot build inside a model; fresh noise was checked eagerly)")
+                return
+            fail(f"corrupt failed inside a Keras model of batch size 8 "
+                 f"({visible.short_error(error)}).")  # fmt: skip
         try:
             first = visible.predict_quietly(model, x, batch_size=8)
             second = visible.predict_quietly(model, x, batch_size=8)

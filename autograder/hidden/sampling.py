@@ -50,11 +50,18 @@ def sampling_fresh_noise_in_model(sampling):
     """
     try:
         model = visible.sampling_model(sampling, latent_dim=4, batch_size=8)
-    except Exception:  # cannot run on symbolic tensors at all
-        # The shape check already takes the points for that; judge fresh noise only
-        # where the function can run, as the visible check did.
-        print("(sampling cannot build inside a model; fresh noise was checked eagerly)")
-        return
+    except Exception as error:
+        # If it cannot run on symbolic tensors at all, the shape check already takes the
+        # points for that: judge fresh noise only where the function can run, as the
+        # visible check did. But a function that builds inside a model at another size has
+        # no reason to fail at this one.
+        try:
+            visible.sampling_model(sampling, latent_dim=int(fresh_rng().integers(2, 9)))
+        except Exception:
+            print("(sampling cannot build inside a model; fresh noise was checked eagerly)")
+            return
+        fail(f"sampling failed inside a Keras model of batch size 8 ({visible.short_error(error)})"
+             f". {visible.HINTS['runs_in_model']}")  # fmt: skip
     inputs = [np.zeros((8, 4), np.float32), np.zeros((8, 4), np.float32)]
     try:
         first = visible.predict_quietly(model, inputs, batch_size=8)

@@ -153,6 +153,9 @@ def corrupted(corrupt, x, generator, drop_probability=0.0, noise_std=0.0, as_arr
             f"{what} returned shape {values.shape} for x of shape {x.shape}: the corrupted "
             "images must have the shape of x."
         )
+    if not np.all(np.isfinite(values)):  # a NaN would pass every comparison below
+        fail(f"{what} returned values that are not finite (inf or NaN): every corrupted pixel "
+             "is a number.")  # fmt: skip
     if drop_probability == 0 and np.any(x != 0) and np.all(values == 0):
         fail(
             f"{what} set every pixel to 0, but with drop_probability=0 no pixel should be "

@@ -90,6 +90,9 @@ def sample(sampling, t_mean, t_log_var, what="sampling"):
             f"{what} returned shape {values.shape} for t_mean of shape {t_mean.shape}; "
             "a sample has the shape of t_mean: (batch_size, latent_dim)."
         )
+    if not np.all(np.isfinite(values)):  # a NaN would pass every statistical test
+        fail(f"{what} returned values that are not finite (inf or NaN) for finite t_mean and "
+             "t_log_var.")  # fmt: skip
     return values
 
 
@@ -192,6 +195,8 @@ def check_statistics(samples, mean, log_var, what="sampling"):
     time.
     """
     n, latent_dim = samples.shape
+    if not np.all(np.isfinite(samples)):  # a NaN would pass every test below
+        fail(f"{what} returned samples that are not finite (inf or NaN).")
     z, low, high, r_bound = _thresholds(
         latent_dim, n, SAMPLING_FALSE_FAIL_RATE / STATISTICS_CALLS_PER_CELL
     )
