@@ -489,6 +489,18 @@ def warm_up(threads: int = 1, assignment: str | None = None) -> dict:
             "host": socket.gethostname()}  # fmt: skip
 
 
+def _preload_judge(assignment: str) -> None:
+    """Import what the judge of `assignment` runs (its hidden checks, the references, Keras)
+    once per worker process, before a submission's clock starts: not on its time."""
+    import importlib
+    from importlib.util import find_spec
+
+    name = "autograder.hidden.nb" + assignment.split("_", 1)[0]
+    if find_spec(name) is not None:
+        importlib.import_module(name)
+    judge._known_hints()
+
+
 def course_version() -> str:
     """A fingerprint of the code and reference values that decide a grade on this machine."""
     import hashlib
@@ -512,6 +524,8 @@ def execute(task: Task) -> Result:
     start = time.monotonic()
     try:
         zygote = _Worker.zygote(task.threads, task.assignment)
+        if task.checks is not None:
+            _preload_judge(task.assignment)
         start = time.monotonic()  # the submission's clock starts with its kernel
         folder = _make_folder(zygote.capabilities["namespaces"] and task.isolate)
         work = folder / "work"
