@@ -283,13 +283,18 @@ def test_flags_nbgrader_does_not_restore_are_restored():
     assert "unreadable points ('lots')" in reports[1]
 
 
+def made_up_graded_cell(grade_id: str, points: int):
+    """A test cell the student made up, with nbgrader metadata of its own."""
+    cell = scratch("assert True")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True,
+                                 "points": points, "schema_version": 3, "solution": False,
+                                 "task": False}  # fmt: skip
+    return cell
+
+
 def test_an_extra_graded_cell_is_ungraded():
     notebook = solved()
-    extra = scratch("assert True")
-    extra.metadata["nbgrader"] = {"grade": True, "grade_id": "foo", "locked": True,
-                                  "points": 5, "schema_version": 3, "solution": False,
-                                  "task": False}  # fmt: skip
-    notebook.cells.insert(position(notebook, "sampling") + 1, extra)
+    notebook.cells.insert(position(notebook, "sampling") + 1, made_up_graded_cell("foo", 5))
     repaired, reports = repair(notebook, SOURCE)
     assert reports == ["an extra graded cell (grade_id foo, 5 points) is not part of the "
                        "assignment; it was ungraded"]  # fmt: skip
@@ -495,11 +500,8 @@ def test_a_class_with_broken_cells_gets_full_marks_and_named_repairs(course):
         cell.metadata.pop("nbgrader", None)
     submit(course, "c_lost_metadata", lost)
     extra = solved()
-    cell = scratch("assert True")
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True,
-                                 "points": 100, "schema_version": 3, "solution": False,
-                                 "task": False}  # fmt: skip
-    extra.cells.insert(position(extra, "sampling_gradients") + 1, cell)
+    extra.cells.insert(position(extra, "sampling_gradients") + 1,
+                       made_up_graded_cell("bonus", 100))  # fmt: skip
     submit(course, "d_extra_graded", extra)
     before = digest(course / "submitted")
 
