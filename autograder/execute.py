@@ -214,7 +214,7 @@ class ConfinedExecute(Execute):
             )
         else:
             verdict = judge.judge(source, grade_id, self._link, self.seed_key)
-        cell.outputs = [nbformat.from_dict(o) for o in judge.outputs(verdict)]
+        cell.outputs = judge.outputs(verdict)
         cell.execution_count = None
         self.judged[grade_id] = {"passed": verdict.passed, "seeds": verdict.seeds,
                                  "requests": verdict.requests}  # fmt: skip

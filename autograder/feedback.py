@@ -46,11 +46,6 @@ class FeedbackFilter(NbGraderPreprocessor):
 
 
 def _shown(output) -> bool:
-    """A judge's output: its printed lines and its verdict. (A test cell run by plain
-    nbgrader in the kernel may carry anything; then only its error's name is kept.)"""
+    """A judge's output: its printed lines (stdout) and its verdict (an error)."""
     kind = output.get("output_type")
-    if kind == "stream" and output.get("name") == "stdout":
-        return True
-    if kind == "error":
-        return True
-    return False
+    return kind == "error" or (kind == "stream" and output.get("name") == "stdout")

@@ -235,8 +235,6 @@ class Server:
             function = getattr(importlib.import_module(module), name)
             function = getattr(function, "__wrapped__", function)
             return function(*args, **kwargs)
-        if op == "resolve":
-            return target
         if op == "types":
             return [type_path(cls) for cls in type(target).__mro__]
         raise ProbeError(f"unknown request {op!r}")

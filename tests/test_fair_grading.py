@@ -11,6 +11,7 @@ use, or the machinery around them.
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from autograder import grading, judge
 from autograder.classgrade import Options
 from autograder.mistakes.nb08 import MISTAKES
+from course.checks.nb08 import HINTS
 from tests.nbgrader_cells import cells_by_role
 
 pytestmark = pytest.mark.slow
@@ -292,13 +294,10 @@ def test_feedback_shows_points_and_messages_but_nothing_of_the_grading(graded):
 
 
 def test_a_hidden_failure_names_its_hint_but_no_value():
-    message = (
-        "vlb_binomial gave 12.3456 on a hidden batch, expected 98.7654. "
-        + __import__("course.checks.nb08", fromlist=["HINTS"]).HINTS["kl_sign"]
-    )
+    message = "vlb_binomial gave 12.3456 on a hidden batch, expected 98.7654. " + HINTS["kl_sign"]
     shown = judge.hidden_message(message)
     assert "12.3456" not in shown and "98.7654" not in shown
-    assert __import__("course.checks.nb08", fromlist=["HINTS"]).HINTS["kl_sign"] in shown
+    assert HINTS["kl_sign"] in shown
 
 
 # ----------------------------------------------------------------------------- regrades
@@ -471,7 +470,7 @@ def build_autoencoder(input_dim, hidden_dims, code_dim):
 
 
 def judged_failures(module: str, replacements: dict, names: dict | None = None) -> dict:
-    cells = __import__(f"tests.test_{module}", fromlist=["GRADED"]).GRADED
+    cells = importlib.import_module(f"tests.test_{module}").GRADED
     namespace = cells.namespace(replacements)
     namespace.update(names or {})
     return cells.run_judged(namespace)
@@ -488,7 +487,7 @@ def test_failing_only_where_the_hidden_model_check_looks_does_not_skip_it():
 
 
 def test_a_later_failure_cannot_carry_hidden_inputs_into_the_feedback():
-    cells = __import__("tests.test_nb08", fromlist=["GRADED"]).GRADED
+    cells = importlib.import_module("tests.test_nb08").GRADED
     namespace = cells.namespace({"vlb_binomial": EXFILTRATE_VLB, "sampling": EXFILTRATE_SAMPLING})
     namespace["SEEN"] = []
     failures = cells.run_judged(namespace)
@@ -501,9 +500,9 @@ def test_a_later_failure_cannot_carry_hidden_inputs_into_the_feedback():
 def test_a_layer_that_misreports_its_activation_is_caught_by_what_it_computes():
     failures = judged_failures("nb01", {"build_autoencoder": LYING_LAYER})
     assert "ae_activations" in failures
-    from course.checks.nb01 import HINTS
+    from course.checks import nb01
 
-    assert HINTS["code_activation"] in failures["ae_activations"]
+    assert nb01.HINTS["code_activation"] in failures["ae_activations"]
 
 
 def test_a_kernel_cannot_hand_the_grader_one_of_its_own_functions():
