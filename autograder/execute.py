@@ -456,10 +456,69 @@ class _Worker:
     @classmethod
     def _scratch_folder(cls) -> Path:  # call with the lock held
         if cls._scratch is None:
-            cls._scratch = Path(tempfile.mkdtemp(prefix="ag-"))
+            sweep_stale_scratch()
+            cls._scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
             cls._scratch.chmod(0o711)  # kernels may enter their own folder, list none
+            (cls._scratch / OWNER_FILE).write_text(f"{os.getpid()}\n")
             atexit.register(shutil.rmtree, cls._scratch, True)
         return cls._scratch
+
+
+SCRATCH_PREFIX = "ag-"
+OWNER_FILE = "owner"  # the pid of the grading process whose scratch folder this is
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    """Mount points at or below `folder`, deepest first (from /proc/self/mountinfo)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(folder)
+    # The mount point is the fifth field; the kernel writes a space in it as \040.
+    points = [line.split()[4].replace("\\040", " ") for line in lines if len(line.split()) > 4]
+    inside = [p for p in points if p == prefix or p.startswith(prefix + "/")]
+    return sorted(set(inside), key=lambda p: p.count("/"), reverse=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_scratch(parent: Path | None = None) -> list[Path]:
+    """Unmount and remove the scratch folders that grading processes which died left behind.
+
+    A grader that is killed (or loses its machine) cannot run its atexit cleanup, so its
+    folder, with a 512 MB tmpfs per submission that was running, would stay mounted. A
+    folder is stale when the process named in its `owner` file no longer exists; folders of
+    live graders, and folders without an owner file, are left alone. Returns what was swept.
+    """
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    swept = []
+    for folder in sorted(parent.glob(SCRATCH_PREFIX + "*")):
+        try:
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            owner = int((folder / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        for point in _mounts_under(folder):
+            try:
+                sandbox.unmount(point)
+            except OSError:
+                pass
+        if not _mounts_under(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(folder)
+    return swept
 
     @classmethod
     def scratch(cls) -> Path:

@@ -487,6 +487,41 @@ def test_a_kernel_that_cannot_start_says_why_through_its_supervisor(tmp_path):
         sandbox.remove_cgroup(path)
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def test_scratch_folders_of_a_dead_grader_are_unmounted_and_removed(tmp_path):
+    """A killed grader leaves its folder, with a tmpfs per running submission, behind; the
+    next grader sweeps it. A live grader's folder and a folder without owner stay."""
+    if not sandbox.capabilities()["namespaces"]:
+        pytest.skip("mounting a tmpfs needs root (the grader then has no tmpfs to leave)")
+    dead, live, unowned = (tmp_path / f"{execute.SCRATCH_PREFIX}{n}" for n in "abc")
+    for folder, owner in ((dead, _dead_pid()), (live, os.getpid()), (unowned, None)):
+        (folder / "submission").mkdir(parents=True)
+        if owner is not None:
+            (folder / execute.OWNER_FILE).write_text(f"{owner}\n")
+        sandbox.mount_tmpfs(str(folder / "submission"), 2**20)
+        (folder / "submission" / "work").mkdir()
+        sandbox.mount_tmpfs(str(folder / "submission" / "work"), 2**20)
+    try:
+        assert execute._mounts_under(dead) == [str(dead / "submission" / "work"),
+                                               str(dead / "submission")]  # fmt: skip
+        assert execute.sweep_stale_scratch(tmp_path) == [dead]
+        assert not dead.exists() and execute._mounts_under(dead) == []
+        for kept in (live, unowned):
+            assert len(execute._mounts_under(kept)) == 2 and (kept / "submission").is_dir()
+    finally:
+        for folder in (dead, live, unowned):
+            for point in execute._mounts_under(folder):
+                sandbox.unmount(point)
+
+
 def test_huge_results_and_errors_are_cut_and_still_fail_their_cell(course):
     flood = SOLUTIONS["pathwise_gradient"] + "\nraise ValueError('y' * 3_000_000)\n"
     submit(course, "loud", pathwise_gradient=flood,
