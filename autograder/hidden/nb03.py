@@ -4,6 +4,8 @@ Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same 
 statistical checks reuse the visible checks' tolerances: the hidden tests of one cell
 together fail a correct `corrupt` at most `visible.CORRUPT_FALSE_FAIL_RATE` (one in a
 million) of the time, so with its visible tests a cell fails one at most twice in a million.
+The `posterior_mean` checks draw fresh candidates, noise and numbers of candidates and
+compare with the exact posterior; they are not statistical.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.hidden import fresh_rng, private_values
-from autograder.mistakes.nb03 import mistake_values
+from autograder.mistakes.nb03 import mistake_values, posterior_mistake_values
 from autograder.reference import nb03 as reference
 from course.checks import nb03 as visible
 from course.checks.core import diagnose, fail, passed
@@ -204,3 +206,70 @@ def repeatable_with_random_seed(corrupt):
     x = rng.uniform(0.1, 1.0, size=_random_shape(rng)).astype(np.float32)
     visible.check_repeatable(corrupt, x, int(rng.integers(0, 2**31)), *_levels(rng))
     passed("corrupt repeats exactly with a random seed.")
+
+
+# ----------------------------------------------------------------------------- the posterior
+
+# Each kind of hidden fixture: the range of the number of candidates, of images and of the
+# noise level. The noise levels stay as far from exp's range and from 1 as the visible
+# fixtures' do (see `visible.POSTERIOR_FIXTURES`); tests/test_nb03.py checks over many seeds
+# that every known mistake still loses its cells on them.
+POSTERIOR_RANGES = {
+    "shape": {"kind": "world", "n_candidates": (2, 5), "n_images": (1, 9), "noise_std": (1.8, 3.0)},
+    "unclipped": {"kind": "unclipped", "n_candidates": (2, 4), "n_images": (6, 10),
+                  "noise_std": (1.5, 3.0)},
+    "clipped": {"kind": "clipped", "n_candidates": (2, 4), "n_images": (6, 10),
+                "noise_std": (1.3, 1.7)},
+    "stable": {"kind": "stable", "n_candidates": (2, 4), "n_images": (5, 10),
+               "noise_std": (0.03, 0.08)},
+    "average": {"kind": "world", "n_candidates": (3, 5), "n_images": (4, 10),
+                "noise_std": (1.8, 3.0)},
+    "world": {"kind": "world", "n_candidates": (2, 5), "n_images": (6, 12),
+              "noise_std": (1.8, 3.0)},
+}  # fmt: skip
+
+
+def random_posterior_inputs(rng, name):
+    """(x_tilde, candidates, noise_std) of the hidden fixture `name`, drawn from `rng`."""
+    spec = POSTERIOR_RANGES[name]
+    n_candidates = int(rng.integers(spec["n_candidates"][0], spec["n_candidates"][1] + 1))
+    n_images = int(rng.integers(spec["n_images"][0], spec["n_images"][1] + 1))
+    n_images = max(n_images, n_candidates + 1) if name != "shape" else n_images
+    noise_std = float(np.round(rng.uniform(*spec["noise_std"]), 4))
+    x_tilde, candidates = visible.posterior_inputs(rng, spec["kind"], n_candidates, n_images,
+                                                   noise_std)  # fmt: skip
+    return x_tilde, candidates, noise_std
+
+
+def posterior_shapes(posterior_mean):
+    """Random numbers of images (one, too) and of candidates: shapes, finite, rows sum to 1."""
+    rng = fresh_rng()
+    for _ in range(2):
+        x_tilde, candidates, noise_std = random_posterior_inputs(rng, "shape")
+        probabilities, _ = visible.posterior_result(posterior_mean, x_tilde, candidates,
+                                                    noise_std)  # fmt: skip
+        visible.check_normalised(probabilities, f"for {len(candidates)} candidates")
+    passed("posterior_mean handles random numbers of images and candidates.")
+
+
+def posterior_on_random_inputs(posterior_mean, name):
+    """The probabilities on a fresh fixture of kind `name`, against the exact posterior."""
+    x_tilde, candidates, noise_std = random_posterior_inputs(fresh_rng(), name)
+    probabilities, _ = visible.posterior_result(posterior_mean, x_tilde, candidates, noise_std)
+    expected, _ = reference.posterior_mean(x_tilde, candidates, noise_std)
+    visible.compare_probabilities(
+        probabilities, expected, posterior_mistake_values(x_tilde, candidates, noise_std),
+        POSTERIOR_RANGES[name]["kind"], reveal=False,
+    )  # fmt: skip
+    passed(f"the probabilities match the exact posterior on fresh inputs "
+           f"({len(candidates)} candidates, noise_std = {noise_std}).")  # fmt: skip
+
+
+def posterior_average_on_random_inputs(posterior_mean):
+    """The means are the probability-weighted averages, for fresh candidates."""
+    x_tilde, candidates, noise_std = random_posterior_inputs(fresh_rng(), "average")
+    probabilities, means = visible.posterior_result(posterior_mean, x_tilde, candidates,
+                                                    noise_std)  # fmt: skip
+    visible.check_weighted_average(probabilities, means, candidates,
+                                   f"for {len(candidates)} fresh candidates")  # fmt: skip
+    passed(f"each mean is the probability-weighted average of {len(candidates)} candidates.")

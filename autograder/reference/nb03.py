@@ -1,7 +1,8 @@
 """Reference answers for notebook 03 (the denoising autoencoder).
 
 `corrupt` is random, so the checks compare statistics, and the values they expect are
-exact probabilities and moments computed here in float64.
+exact probabilities and moments computed here in float64. `posterior_mean` is exact: the
+posterior over a few equally likely clean images, in float64.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
-from scipy import stats
+from scipy import special, stats
 
 
 def corrupt(x, seed_generator, drop_probability=0.0, noise_std=0.0):
@@ -100,6 +101,8 @@ def references():
             ),
         },
     }
+    public["posterior"] = {name: _posterior_values(*checks.posterior_fixture(name))
+                           for name in ("unclipped", "clipped", "stable", "world")}  # fmt: skip
     # A hidden fixture for the combined check: its levels and expected share of zeros are
     # never shown. Its noise is small enough that clipping cannot tell mistakes in the
     # noise's spread apart from correct answers: this fixture is about the order only.
@@ -114,5 +117,46 @@ def references():
     return public, private
 
 
+def _posterior_values(x_tilde, candidates, noise_std) -> dict:
+    """The exact probabilities on one fixture, and each known mistake's (None: not finite)."""
+    from autograder.mistakes.nb03 import posterior_mistake_values
+
+    probabilities, _ = posterior_mean(x_tilde, candidates, noise_std)
+    mistakes = posterior_mistake_values(x_tilde, candidates, noise_std)
+    return {
+        "expected": probabilities.tolist(),
+        "mistakes": {k: None if v is None else v.tolist() for k, v in mistakes.items()},
+    }
+
+
 def _rounded(values: dict) -> dict:
     return {k: None if v is None else round(v, 5) for k, v in values.items()}
+
+
+# ----------------------------------------------------------------------------- the posterior
+
+
+def log_likelihoods(x_tilde, candidates, noise_std):
+    """(n, K) float64: log q(x_tilde[i] | candidates[k]) for clipped Gaussian noise.
+
+    Each pixel is independent: log Phi(-x / sigma) where x_tilde reads 0 (the noise pushed
+    it below 0), log(1 - Phi((1 - x) / sigma)) where it reads 1, and the log density
+    log phi((x_tilde - x) / sigma) - log sigma in between.
+    """
+    x_tilde = np.asarray(x_tilde, np.float64)[:, None]  # (n, 1, ...)
+    x = np.asarray(candidates, np.float64)[None]  # (1, K, ...)
+    below = stats.norm.logcdf(-x / noise_std)
+    above = stats.norm.logsf((1.0 - x) / noise_std)
+    inside = stats.norm.logpdf((x_tilde - x) / noise_std) - np.log(noise_std)
+    per_pixel = np.where(x_tilde <= 0.0, below, np.where(x_tilde >= 1.0, above, inside))
+    return per_pixel.reshape(*per_pixel.shape[:2], -1).sum(axis=-1)
+
+
+def posterior_mean(x_tilde, candidates, noise_std):
+    """The notebook's answer: (p(candidate k | x_tilde[i]) (n, K), E[x | x_tilde[i]] (n, ...)).
+
+    The candidates are equally likely a priori, so the posterior is the softmax of the
+    log-likelihoods over k (scipy's softmax subtracts each row's maximum first).
+    """
+    probabilities = special.softmax(log_likelihoods(x_tilde, candidates, noise_std), axis=1)
+    return probabilities, np.tensordot(probabilities, np.asarray(candidates, np.float64), axes=1)

@@ -1,10 +1,11 @@
-"""Visible checks for notebook 03: the corruption function `corrupt`.
+"""Visible checks for notebook 03: the corruption function `corrupt`, and `posterior_mean`.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
-cell, so a mistake costs the points of the property it breaks and no more. The function
-under test is random, so most checks are statistical: they measure about 200,000 pixels,
-with tolerances set so that a correct `corrupt` fails a check cell at most
-`CORRUPT_FALSE_FAIL_RATE` of the time.
+cell, so a mistake costs the points of the property it breaks and no more. `corrupt` is
+random, so most of its checks are statistical: they measure about 200,000 pixels, with
+tolerances set so that a correct `corrupt` fails a check cell at most
+`CORRUPT_FALSE_FAIL_RATE` of the time. `posterior_mean` is exact, and its checks compare
+it with the exact posterior on fixed inputs.
 """
 
 from __future__ import annotations
@@ -103,6 +104,52 @@ HINTS = {
         "Two new SeedGenerators with the same seed gave different results, so a run cannot "
         "be repeated. Draw all randomness with keras.random and seed=seed_generator; "
         "np.random and unseeded tf.random ignore the generator."
+    ),
+    "posterior_no_clipping": (
+        "It looks as if every pixel got the Gaussian density, also the ones that read exactly "
+        "0 or 1. Those were clipped: the noise pushed them to 0 or below (probability "
+        "Phi(-x / sigma)) or to 1 or above (probability 1 - Phi((1 - x) / sigma)), and that "
+        "probability is their likelihood."
+    ),
+    "posterior_lower_tail": (
+        "The pixels that read 0 have the wrong likelihood: it looks as if Phi(x / sigma) was "
+        "used. A pixel reads 0 when x + sigma * eps <= 0, that is eps <= -x / sigma, which has "
+        "probability Phi(-x / sigma) (norm.logcdf(-x / noise_std))."
+    ),
+    "posterior_upper_tail": (
+        "The pixels that read 1 have the wrong likelihood: it looks as if Phi((1 - x) / sigma) "
+        "was used, the probability of landing *below* 1. A pixel reads 1 when eps >= "
+        "(1 - x) / sigma, which has probability 1 - Phi((1 - x) / sigma) "
+        "(norm.logsf((1 - x) / noise_std))."
+    ),
+    "posterior_std_as_variance": (
+        "It looks as if sqrt(noise_std) was used as the noise's standard deviation, as if "
+        "noise_std were a variance. noise_std is sigma itself: standardise with "
+        "(x_tilde - x) / noise_std and subtract log(noise_std) from the log density."
+    ),
+    "posterior_naive_exp": (
+        "Some probabilities are NaN or wrong because exp over- or underflowed. A log-likelihood "
+        "summed over 784 pixels is hundreds or thousands of nats: exp(-800) is exactly 0 in "
+        "float64 (giving 0 / 0) and exp(1000) is inf (giving inf / inf). Subtract each row's "
+        "largest log-likelihood before exp (this changes no probability), or use "
+        "scipy.special.softmax(..., axis=1) or logsumexp."
+    ),
+    "posterior_not_normalised": (
+        "Each row holds likelihoods (up to a common factor), not probabilities: divide each row "
+        "by its sum, so that the probabilities of the candidates add up to 1 for every image."
+    ),
+    "posterior_wrong_axis": (
+        "The probabilities were normalised over the images (axis 0) instead of over the "
+        "candidates: each *row* (one corrupted image) must sum to 1. Use axis=1."
+    ),
+    "posterior_uniform_mean": (
+        "The means are the plain average of the candidates, the same for every image. The "
+        "posterior mean weights candidate k by its posterior probability: "
+        "sum over k of probabilities[i, k] * candidates[k]."
+    ),
+    "posterior_unnormalised_mean": (
+        "The means use weights that do not sum to 1 (likelihoods shifted by their maximum, "
+        "before dividing by their sum). Weight each candidate by the probabilities you return."
     ),
 }
 
@@ -502,3 +549,257 @@ def check_corrupt_seeded(corrupt):
     for seed in (0, 1234):
         check_repeatable(corrupt, x, seed, 0.5, 0.1)
     passed("two SeedGenerators with the same seed give the same corruptions: runs repeat.")
+
+
+# ----------------------------------------------------------------------------- the posterior
+
+# On these fixtures float32 arithmetic (log-likelihoods of about -1,000 nats summed in
+# float32) moves a probability by up to 6e-5, and every known mistake moves one by more
+# than 0.05: a probability may be off by this much.
+POSTERIOR_ATOL = 5e-4
+# Rows sum to 1 up to round-off (float32: about 1e-7 per term).
+SUM_ATOL = 1e-5
+# The means are probability-weighted averages of images in [0, 1]; float32 round-off is
+# about 1e-7 there, every known mistake is off by more than 0.01 on some pixel.
+MEAN_ATOL = 1e-4
+
+# Each visible fixture: how its inputs are made (see `posterior_inputs`). The noise levels
+# put some image's log-likelihoods outside exp's range (all below -745 nats, where exp is
+# 0; at noise_std = 0.05 above +709, where it overflows), and stay away from 1, where a
+# standard deviation used as a variance would not show.
+POSTERIOR_FIXTURES = {
+    "shape_two": {"kind": "world", "n_candidates": 2, "n_images": 5, "noise_std": 2.5},
+    "shape_three": {"kind": "world", "n_candidates": 3, "n_images": 4, "noise_std": 2.5},
+    "unclipped": {"kind": "unclipped", "n_candidates": 2, "n_images": 8, "noise_std": 2.0},
+    "clipped": {"kind": "clipped", "n_candidates": 2, "n_images": 8, "noise_std": 1.5},
+    "stable": {"kind": "stable", "n_candidates": 3, "n_images": 6, "noise_std": 0.05},
+    "average": {"kind": "world", "n_candidates": 3, "n_images": 6, "noise_std": 2.5},
+    "world": {"kind": "world", "n_candidates": 3, "n_images": 8, "noise_std": 2.5},
+}
+POSTERIOR_WHERE = {
+    "unclipped": "corrupted images with no clipped pixel (every pixel strictly between 0 and 1)",
+    "clipped": "corrupted images whose every pixel was clipped (each reads 0 or 1)",
+    "stable": "images with so little noise that one candidate is thousands of nats likelier",
+    "world": "corruptions of the candidates, as in the notebook",
+}
+POSTERIOR_GENERIC_HINTS = {
+    "unclipped": (
+        "A pixel strictly between 0 and 1 was not clipped: its likelihood is the Gaussian "
+        "density phi((x_tilde - x) / sigma) / sigma."
+    ),
+    "clipped": (
+        "A pixel that reads exactly 0 was pushed to 0 or below, with probability "
+        "Phi(-x / sigma); one that reads 1 was pushed to 1 or above, with probability "
+        "1 - Phi((1 - x) / sigma). Sum the logs over the pixels."
+    ),
+    "stable": (
+        "With such strong evidence the probabilities are 0 and 1 (to within 1e-300); compute "
+        "them from differences of log-likelihoods, never from exp of a log-likelihood itself."
+    ),
+    "world": (
+        "Each candidate's log-likelihood is the sum over pixels of the three cases; the "
+        "probabilities are their softmax over the candidates."
+    ),
+}
+
+
+def garment_candidates(rng, n_candidates, changed=0.3, background=0.2, shape=IMAGE_SHAPE):
+    """(K, 28, 28) float32 candidates that share most pixels, like garments of one outline.
+
+    A random image (pixels uniform in [0, 1], a `background` share of them exactly 0, as on
+    Fashion-MNIST's black background); each candidate redraws a `changed` share of them.
+    """
+    base = rng.uniform(0.0, 1.0, shape)
+    base[rng.random(shape) < background] = 0.0
+    candidates = np.repeat(base[None], n_candidates, axis=0)
+    redrawn = rng.random(candidates.shape) < changed
+    candidates[redrawn] = rng.uniform(0.0, 1.0, int(redrawn.sum()))
+    return candidates.astype(np.float32)
+
+
+def corrupted_candidates(rng, candidates, n_images, noise_std):
+    """Clipped Gaussian corruptions, float32: image i is a corruption of candidate i % K."""
+    clean = candidates[np.arange(n_images) % len(candidates)].astype(np.float64)
+    noisy = clean + noise_std * rng.standard_normal(clean.shape)
+    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+
+
+def posterior_inputs(rng, kind, n_candidates, n_images, noise_std):
+    """(x_tilde, candidates) of one kind of fixture, float32.
+
+    world: corruptions of garment-like candidates. unclipped: pixels uniform in
+    [0.02, 0.98], none clipped. clipped: every pixel 0 or 1. stable: candidates with every
+    pixel in [0.2, 0.8], all different, corrupted by little noise.
+    """
+    if kind == "stable":
+        candidates = rng.uniform(0.2, 0.8, (n_candidates, *IMAGE_SHAPE)).astype(np.float32)
+        return corrupted_candidates(rng, candidates, n_images, noise_std), candidates
+    candidates = garment_candidates(rng, n_candidates)
+    if kind == "world":
+        return corrupted_candidates(rng, candidates, n_images, noise_std), candidates
+    shape = (n_images, *IMAGE_SHAPE)
+    if kind == "unclipped":
+        return rng.uniform(0.02, 0.98, shape).astype(np.float32), candidates
+    if kind == "clipped":
+        return (rng.random(shape) < 0.5).astype(np.float32), candidates
+    raise ValueError(f"no fixture of kind {kind!r}")
+
+
+def posterior_fixture(name: str):
+    """The fixed inputs `(x_tilde, candidates, noise_std)` of the visible check `name`."""
+    spec = POSTERIOR_FIXTURES[name]
+    x_tilde, candidates = posterior_inputs(
+        fixed_rng(f"posterior-{name}"), spec["kind"], spec["n_candidates"], spec["n_images"],
+        spec["noise_std"],
+    )  # fmt: skip
+    return x_tilde, candidates, spec["noise_std"]
+
+
+def posterior_result(posterior_mean, x_tilde, candidates, noise_std, what="posterior_mean"):
+    """Call the student's function; return (probabilities, means) as float64 arrays.
+
+    Fails unless it returns a pair of finite arrays of shapes (n, K) and x_tilde's shape.
+    """
+    n_images, n_candidates = len(x_tilde), len(candidates)
+    result = call_student(posterior_mean, x_tilde.copy(), candidates.copy(), noise_std,
+                          what=what)  # fmt: skip
+    if result is None:
+        to_numpy(result, what)  # fails with the message about a missing `return`
+    try:
+        probabilities, means = result
+    except (TypeError, ValueError):
+        fail(
+            f"{what} should return a pair (probabilities, means); it returned "
+            f"{type_name(result)}. End it with `return probabilities, means`."
+        )
+    probabilities, means = to_numpy(probabilities, what), to_numpy(means, what)
+    call = f"{what} for {n_images} images and {n_candidates} candidates"
+    if probabilities.shape != (n_images, n_candidates):
+        fail(
+            f"{call} returned probabilities of shape {probabilities.shape}; expected "
+            f"({n_images}, {n_candidates}): one row per image, one column per candidate."
+        )
+    if means.shape != x_tilde.shape:
+        fail(
+            f"{call} returned means of shape {means.shape}; expected {x_tilde.shape}, one "
+            "image E[x | x_tilde] per corrupted image."
+        )
+    if not np.all(np.isfinite(probabilities)) or not np.all(np.isfinite(means)):
+        fail(f"{call} returned values that are not finite (NaN or inf). "
+             f"{HINTS['posterior_naive_exp']}")  # fmt: skip
+    return probabilities, means
+
+
+def check_normalised(probabilities, where):
+    """Every probability in [0, 1], and every row (one image) sums to 1."""
+    sums = probabilities.sum(axis=1)
+    if np.all(np.abs(sums - 1.0) <= SUM_ATOL) and probabilities.min() >= -SUM_ATOL:
+        return
+    if np.all(np.abs(probabilities.sum(axis=0) - 1.0) <= SUM_ATOL):
+        hint = HINTS["posterior_wrong_axis"]
+    elif np.all(np.abs(probabilities.max(axis=1) - 1.0) <= SUM_ATOL) or sums.max() < 1.0:
+        hint = HINTS["posterior_not_normalised"]
+    else:
+        hint = "p(candidate k | x_tilde) is a distribution over k: each row must sum to 1."
+    fail(
+        f"{where}, the rows of probabilities sum to {np.round(sums, 4)}, not 1 (smallest "
+        f"entry {probabilities.min():.3g}). {hint}"
+    )
+
+
+def compare_probabilities(probabilities, expected, mistakes, name, reveal=True):
+    """Fail, naming a likely mistake, unless `probabilities` match the exact `expected`.
+
+    name: the kind of fixture (a key of POSTERIOR_WHERE). Hidden checks pass reveal=False,
+    so that the message shows no value of the exact posterior.
+    """
+    expected = np.asarray(expected, np.float64)
+    error = np.abs(probabilities - expected)
+    if np.all(error <= POSTERIOR_ATOL):
+        return
+    mistake = diagnose(probabilities, mistakes, rtol=0.0, atol=POSTERIOR_ATOL)
+    hint = HINTS[mistake] if mistake else POSTERIOR_GENERIC_HINTS[name]
+    detail = ""
+    if reveal:
+        row = int(np.argmax(error.max(axis=1)))
+        detail = (f" For image {row} you give {np.round(probabilities[row], 4)}, the exact "
+                  f"posterior is {np.round(expected[row], 4)}.")  # fmt: skip
+    fail(
+        f"posterior_mean: on {POSTERIOR_WHERE[name]}, the probabilities are off by up to "
+        f"{error.max():.3g} (allowed: {POSTERIOR_ATOL:g}).{detail} {hint}"
+    )
+
+
+def check_weighted_average(probabilities, means, candidates, where):
+    """means[i] = sum_k probabilities[i, k] candidates[k], with the probabilities returned."""
+    clean = np.asarray(candidates, np.float64).reshape(len(candidates), -1)
+    flat = means.reshape(len(means), -1)
+    expected = probabilities @ clean
+    if np.all(np.abs(flat - expected) <= MEAN_ATOL):
+        return
+    # Which weights the student's means use: least squares against the candidates.
+    weights = np.linalg.lstsq(clean.T, flat.T, rcond=None)[0].T
+    uniform = np.full(len(candidates), 1.0 / len(candidates))
+    if np.allclose(flat, uniform @ clean, atol=MEAN_ATOL):
+        hint = HINTS["posterior_uniform_mean"]
+    elif not np.allclose(weights.sum(axis=1), 1.0, atol=1e-3):
+        hint = HINTS["posterior_unnormalised_mean"]
+    else:
+        hint = ("E[x | x_tilde] = sum over k of p(candidate k | x_tilde) * candidates[k], with "
+                "the probabilities you return.")  # fmt: skip
+    fail(
+        f"posterior_mean {where}: the means differ from the probability-weighted average of "
+        f"the candidates by up to {np.abs(flat - expected).max():.3g} (allowed: "
+        f"{MEAN_ATOL:g}). {hint}"
+    )
+
+
+def check_posterior_shape(posterior_mean):
+    """A pair of finite arrays of the right shapes, for 2 and 3 candidates; rows sum to 1."""
+    for name in ("shape_two", "shape_three"):
+        x_tilde, candidates, noise_std = posterior_fixture(name)
+        probabilities, _ = posterior_result(posterior_mean, x_tilde, candidates, noise_std)
+        check_normalised(probabilities, f"for {len(candidates)} candidates")
+    passed(
+        "posterior_mean returns probabilities (n, K) whose rows sum to 1 and means of "
+        "x_tilde's shape, for 2 and 3 candidates."
+    )
+
+
+def _check_posterior_values(posterior_mean, name):
+    reference = expected_values("nb03")["posterior"][name]
+    probabilities, _ = posterior_result(posterior_mean, *posterior_fixture(name))
+    compare_probabilities(probabilities, reference["expected"], reference["mistakes"],
+                          POSTERIOR_FIXTURES[name]["kind"])  # fmt: skip
+
+
+def check_posterior_unclipped(posterior_mean):
+    """The Gaussian density where no pixel is clipped."""
+    _check_posterior_values(posterior_mean, "unclipped")
+    passed("on unclipped pixels the probabilities match the exact posterior.")
+
+
+def check_posterior_clipped(posterior_mean):
+    """The two tail probabilities where every pixel is clipped to 0 or 1."""
+    _check_posterior_values(posterior_mean, "clipped")
+    passed("on pixels clipped to 0 or 1 the probabilities match the exact posterior.")
+
+
+def check_posterior_stable(posterior_mean):
+    """Overwhelming evidence: probabilities exactly 0 and 1, no NaN."""
+    _check_posterior_values(posterior_mean, "stable")
+    passed("with evidence of thousands of nats the probabilities are 0 and 1, without NaN.")
+
+
+def check_posterior_average(posterior_mean):
+    """The means are the probability-weighted averages of the candidates (3 candidates)."""
+    x_tilde, candidates, noise_std = posterior_fixture("average")
+    probabilities, means = posterior_result(posterior_mean, x_tilde, candidates, noise_std)
+    check_weighted_average(probabilities, means, candidates, "for 3 candidates")
+    passed("each mean is the average of the candidates weighted by their probabilities.")
+
+
+def check_posterior_world(posterior_mean):
+    """Corruptions of the candidates, with clipped and unclipped pixels, as in the notebook."""
+    _check_posterior_values(posterior_mean, "world")
+    passed("on corrupted candidates the probabilities match the exact posterior.")
