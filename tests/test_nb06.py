@@ -12,7 +12,7 @@ import pytest
 from keras import ops
 from scipy import stats
 
-from autograder.mistakes.nb06 import PATHWISE_CELLS, SCORE_CELLS
+from autograder.mistakes.nb06 import BEST_CELLS, PATHWISE_CELLS, SCORE_CELLS
 from autograder.reference import nb06 as reference
 from course.checks import nb06 as checks
 from course.metrics import parse
@@ -26,10 +26,10 @@ run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
-    assert set(SOLUTIONS) == {"score_function_gradient", "pathwise_gradient"}
-    assert set(TESTS) == set(PATHWISE_CELLS) | set(SCORE_CELLS)
+    assert set(SOLUTIONS) == {"score_function_gradient", "pathwise_gradient", "best_baseline"}
+    assert set(TESTS) == set(SCORE_CELLS) | set(PATHWISE_CELLS) | set(BEST_CELLS)
     assert sum(POINTS[c] for c in SCORE_CELLS) == 6
-    assert sum(POINTS.values()) == 11
+    assert sum(POINTS.values()) == 13
 
 
 def test_sampling_is_graded_in_notebook_08_only_and_its_answer_is_not_shown_here():
@@ -64,7 +64,20 @@ def test_the_best_baseline_and_its_variance_are_as_the_notebook_says():
         assert np.isclose(np.sum(weights * (estimates - mean) ** 2), variance)
 
 
-def test_the_new_checks_take_a_few_seconds_on_the_solution():
+def test_the_best_baseline_is_estimated_as_the_theory_says():
+    """b* = t_mean^2 + 3 sigma^2 for the mean and t_mean^2 + 5 sigma^2 for the log-variance
+    (7 and 9 in the notebook), by quadrature."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    weights = weights / weights.sum()
+    for t_mean, t_log_var in ((2.0, 0.0), (-1.1, -0.6)):
+        t = t_mean + np.exp(0.5 * t_log_var) * nodes
+        scores = (nodes, nodes**2 - 1)
+        exact = [np.sum(weights * t**2 * s**2) / np.sum(weights * s**2) for s in scores]
+        assert np.allclose(exact, reference.exact_best_baseline(t_mean, t_log_var))
+    assert reference.exact_best_baseline(2.0, 0.0) == (7.0, 9.0)
+
+
+def test_the_graded_cells_take_a_few_seconds_on_the_solution():
     start = time.perf_counter()
     assert GRADED.failures(judged=True) == {}
     assert time.perf_counter() - start < 20

@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.hidden import fresh_rng, private_values, random_size
-from autograder.mistakes.nb06 import pathwise_mistake_values, score_mistake_values
+from autograder.mistakes.nb06 import (
+    best_mistake_values,
+    pathwise_mistake_values,
+    score_mistake_values,
+)
 from autograder.reference import nb06 as reference
 from course.checks import nb06 as visible
 from course.checks.core import passed
@@ -16,6 +20,8 @@ from course.checks.core import passed
 PRIVATE = private_values("nb06")
 
 __all__ = [
+    "best_on_hidden_fixture",
+    "best_on_random_inputs",
     "pathwise_on_hidden_fixture",
     "pathwise_on_random_inputs",
     "pathwise_shapes",
@@ -180,3 +186,35 @@ def score_baseline_on_random_inputs(score_function_gradient):
     epsilon = rng.standard_normal((visible.SCORE_FIXTURES["variance"]["n_repeats"], 1))
     visible.check_baseline_variance(score_function_gradient, t_mean, t_log_var, epsilon)
     passed("with random baselines and parameters, the baseline behaves as the theory says.")
+
+
+# ----------------------------------------------------------------------- best_baseline
+
+
+def best_on_random_inputs(best_baseline, trials=3):
+    """Both baselines at random parameters and shapes (at least 2 samples per row)."""
+    rng = fresh_rng()
+    for _ in range(trials):
+        t_mean, t_log_var, epsilon = _random_inputs(rng)
+        values = visible.best_estimates(best_baseline, t_mean, t_log_var, epsilon)
+        baseline_mean, baseline_log_var = reference.best_baseline(t_mean, t_log_var, epsilon)
+        visible.compare_best(
+            values, {"grad_mean": baseline_mean, "grad_log_var": baseline_log_var},
+            best_mistake_values(t_mean, t_log_var, epsilon),
+            f"at t_mean = {t_mean}, t_log_var = {t_log_var} (epsilon of shape {epsilon.shape})",
+        )  # fmt: skip
+    passed("best_baseline matches the reference at random parameters and shapes.")
+
+
+def best_on_hidden_fixture(best_baseline):
+    """A fixed input whose values are never shown to students."""
+    spec = PRIVATE["best_hidden_fixture"]
+    epsilon = np.random.default_rng(spec["seed"]).standard_normal(
+        (spec["n_repeats"], spec["n_samples"])
+    )
+    values = visible.best_estimates(best_baseline, spec["t_mean"], spec["t_log_var"], epsilon)
+    visible.compare_best(
+        values, spec, best_mistake_values(spec["t_mean"], spec["t_log_var"], epsilon),
+        "on a hidden input",
+    )  # fmt: skip
+    passed("best_baseline matches the reference on a hidden input.")

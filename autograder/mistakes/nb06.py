@@ -1,5 +1,5 @@
-"""Notebook 06: known mistakes in `score_function_gradient` and `pathwise_gradient`, and
-acceptable variants.
+"""Notebook 06: known mistakes in `score_function_gradient`, `pathwise_gradient` and
+`best_baseline`, and acceptable variants.
 
 The functions use the names a student's notebook has: `keras`, `ops` and `np`; one that
 needs TensorFlow imports it, as a student would.
@@ -16,6 +16,7 @@ from autograder.mistakes import Variant
 
 PATHWISE_CELLS = ("pathwise_shape", "pathwise_mean", "pathwise_log_var", "pathwise_unbiased")
 SCORE_CELLS = ("score_shape", "score_mean", "score_log_var", "score_unbiased", "score_baseline")
+BEST_CELLS = ("best_baseline_values", "best_baseline_theory")
 
 
 # ----------------------------------------------------------------- score_function_gradient mistakes
@@ -141,7 +142,67 @@ def pathwise_mean_over_repeats(t_mean, t_log_var, epsilon):
     return grad_mean, grad_log_var
 
 
+# ----------------------------------------------------------------------- best_baseline mistakes
+
+
+def best_mean_of_f(t_mean, t_log_var, epsilon):
+    t = t_mean + np.exp(0.5 * t_log_var) * epsilon
+    f = t**2
+    return np.mean(f, axis=1), np.mean(f, axis=1)
+
+
+def best_score_not_squared(t_mean, t_log_var, epsilon):
+    variance = np.exp(t_log_var)
+    t = t_mean + np.sqrt(variance) * epsilon
+    f = t**2
+    score_mean = (t - t_mean) / variance
+    score_log_var = 0.5 * ((t - t_mean) ** 2 / variance - 1)
+    return (np.mean(f * score_mean, axis=1) / np.mean(score_mean, axis=1),
+            np.mean(f * score_log_var, axis=1) / np.mean(score_log_var, axis=1))  # fmt: skip
+
+
+def best_swapped(t_mean, t_log_var, epsilon):
+    variance = np.exp(t_log_var)
+    t = t_mean + np.sqrt(variance) * epsilon
+    f = t**2
+    score_mean = (t - t_mean) / variance
+    score_log_var = 0.5 * ((t - t_mean) ** 2 / variance - 1)
+    baseline_mean = np.mean(f * score_mean**2, axis=1) / np.mean(score_mean**2, axis=1)
+    baseline_log_var = np.mean(f * score_log_var**2, axis=1) / np.mean(score_log_var**2, axis=1)
+    return baseline_log_var, baseline_mean
+
+
+def best_mean_over_repeats(t_mean, t_log_var, epsilon):
+    variance = np.exp(t_log_var)
+    t = t_mean + np.sqrt(variance) * epsilon
+    f = t**2
+    score_mean = (t - t_mean) / variance
+    score_log_var = 0.5 * ((t - t_mean) ** 2 / variance - 1)
+    return (np.mean(f * score_mean**2, axis=0) / np.mean(score_mean**2, axis=0),
+            np.mean(f * score_log_var**2, axis=0) / np.mean(score_log_var**2, axis=0))  # fmt: skip
+
+
 # ----------------------------------------------------------------------- acceptable variants
+
+
+def best_sums_and_epsilon(t_mean, t_log_var, epsilon):
+    t = t_mean + np.exp(0.5 * t_log_var) * epsilon
+    f = t**2
+    # any constant multiple of a score gives the same ratio, so 1/sigma and 1/2 can go
+    score_mean = epsilon
+    score_log_var = epsilon**2 - 1
+    return (np.sum(f * score_mean**2, axis=-1) / np.sum(score_mean**2, axis=-1),
+            np.sum(f * score_log_var**2, axis=-1) / np.sum(score_log_var**2, axis=-1))  # fmt: skip
+
+
+def best_keras_ops(t_mean, t_log_var, epsilon):
+    epsilon = ops.convert_to_tensor(epsilon, "float32")
+    sigma = ops.exp(0.5 * t_log_var)
+    t = t_mean + sigma * epsilon
+    f = ops.square(t)
+    weights = [ops.square((t - t_mean) / sigma**2),
+               ops.square(0.5 * (ops.square(t - t_mean) / sigma**2 - 1.0))]  # fmt: skip
+    return tuple(ops.mean(f * w, axis=-1) / ops.mean(w, axis=-1) for w in weights)
 
 
 def score_keras_ops(t_mean, t_log_var, epsilon, baseline=0.0):
@@ -231,6 +292,10 @@ MISTAKES = (
     Variant(pathwise_missing_epsilon, "pathwise_gradient",
             ("pathwise_log_var", "pathwise_unbiased"), "pathwise_missing_epsilon"),
     Variant(pathwise_mean_over_repeats, "pathwise_gradient", PATHWISE_CELLS, "pathwise_axis"),
+    Variant(best_mean_of_f, "best_baseline", BEST_CELLS, "best_mean_of_f"),
+    Variant(best_score_not_squared, "best_baseline", BEST_CELLS, "best_score_not_squared"),
+    Variant(best_swapped, "best_baseline", BEST_CELLS, "best_swapped"),
+    Variant(best_mean_over_repeats, "best_baseline", BEST_CELLS, "best_axis"),
 )  # fmt: skip
 
 ACCEPTABLE = (
@@ -240,6 +305,8 @@ ACCEPTABLE = (
     Variant(score_keras_ops, "score_function_gradient"),
     Variant(score_through_epsilon, "score_function_gradient"),
     Variant(score_float32, "score_function_gradient"),
+    Variant(best_sums_and_epsilon, "best_baseline"),
+    Variant(best_keras_ops, "best_baseline"),
 )
 
 
@@ -256,6 +323,11 @@ def pathwise_mistake_values(t_mean, t_log_var, epsilon) -> dict[str, dict | None
 def score_mistake_values(t_mean, t_log_var, epsilon, baseline) -> dict[str, dict | None]:
     """As `pathwise_mistake_values`, for the known `score_function_gradient` mistakes."""
     return _mistake_values("score_function_gradient", t_mean, t_log_var, epsilon, baseline)
+
+
+def best_mistake_values(t_mean, t_log_var, epsilon) -> dict[str, dict | None]:
+    """As `pathwise_mistake_values`, for the known `best_baseline` mistakes."""
+    return _mistake_values("best_baseline", t_mean, t_log_var, epsilon)
 
 
 def _mistake_values(target, t_mean, t_log_var, epsilon, *extra) -> dict[str, dict | None]:

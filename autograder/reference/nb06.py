@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "best_baseline",
+    "exact_best_baseline",
     "exact_gradient",
     "pathwise_gradient",
     "references",
@@ -48,13 +50,34 @@ def score_function_gradient(t_mean, t_log_var, epsilon, baseline=0.0):
     return np.mean(weight * score_mean, axis=-1), np.mean(weight * score_log_var, axis=-1)
 
 
+def best_baseline(t_mean, t_log_var, epsilon):
+    """Per row of `epsilon`, the estimates mean(f s^2) / mean(s^2) of the variance-optimal
+    baseline b* = E[f s^2] / E[s^2], with s each parameter's score: two (n_repeats,) arrays."""
+    epsilon = np.asarray(epsilon, np.float64)
+    t = t_mean + np.exp(0.5 * t_log_var) * epsilon
+    f = np.square(t)
+    # the ratio does not change when a score is scaled: epsilon and epsilon^2 - 1 will do
+    scores = (epsilon, np.square(epsilon) - 1.0)
+    return tuple(np.mean(f * s**2, axis=-1) / np.mean(s**2, axis=-1) for s in scores)
+
+
+def exact_best_baseline(t_mean, t_log_var):
+    """(t_mean^2 + 3 sigma^2, t_mean^2 + 5 sigma^2): b* for the mean and the log-variance."""
+    variance = float(np.exp(t_log_var))
+    return float(t_mean) ** 2 + 3.0 * variance, float(t_mean) ** 2 + 5.0 * variance
+
+
 def _rounded(values):
     return [round(float(v), 9) for v in np.asarray(values).reshape(-1)]
 
 
 def references():
     """(public, private) reference values for notebook 06 (see autograder.make_references)."""
-    from autograder.mistakes.nb06 import pathwise_mistake_values, score_mistake_values
+    from autograder.mistakes.nb06 import (
+        best_mistake_values,
+        pathwise_mistake_values,
+        score_mistake_values,
+    )
     from course.checks import nb06 as checks
 
     t_mean, t_log_var, epsilon = checks.pathwise_fixture("values")
@@ -76,6 +99,15 @@ def references():
             "grad_log_var": _rounded(grad_log_var),
             "mistakes": score_mistake_values(*inputs),
         }
+    inputs = checks.best_fixture("values")
+    baseline_mean, baseline_log_var = best_baseline(*inputs)
+    public["best_values"] = {
+        "grad_mean": _rounded(baseline_mean),
+        "grad_log_var": _rounded(baseline_log_var),
+        "mistakes": best_mistake_values(*inputs),
+    }
+    spec = checks.BEST_FIXTURES["theory"]
+    public["best_theory"] = {"exact": list(exact_best_baseline(spec["t_mean"], spec["t_log_var"]))}
     for name in ("unbiased", "unbiased_baseline"):
         spec = checks.SCORE_FIXTURES[name]
         public[f"score_{name}"] = {"exact": list(exact_gradient(spec["t_mean"], spec["t_log_var"]))}
@@ -107,5 +139,17 @@ def references():
         **spec,
         "grad_mean": _rounded(grad_mean),
         "grad_log_var": _rounded(grad_log_var),
+    }
+    hidden_seed = 6_2028
+    hidden_rng = np.random.default_rng(hidden_seed)
+    epsilon = hidden_rng.standard_normal((5, 30))  # the hidden check draws it the same way
+    spec = {"seed": hidden_seed, "n_repeats": 5, "n_samples": 30,
+            "t_mean": round(float(hidden_rng.uniform(1.0, 2.0)), 9),
+            "t_log_var": round(float(hidden_rng.uniform(-0.5, 0.5)), 9)}  # fmt: skip
+    baseline_mean, baseline_log_var = best_baseline(spec["t_mean"], spec["t_log_var"], epsilon)
+    private["best_hidden_fixture"] = {
+        **spec,
+        "grad_mean": _rounded(baseline_mean),
+        "grad_log_var": _rounded(baseline_log_var),
     }
     return public, private

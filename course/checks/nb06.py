@@ -1,4 +1,4 @@
-"""Visible checks for notebook 06: `score_function_gradient` and `pathwise_gradient`.
+"""Visible checks for notebook 06: `score_function_gradient`, `pathwise_gradient`, `best_baseline`.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
 cell, so a mistake costs the points of the property it breaks and no more.
@@ -8,6 +8,8 @@ estimate per row of `epsilon` (n_repeats, n_samples).
 `score_function_gradient(t_mean, t_log_var, epsilon, baseline=0.0)` averages
 (t^2 - baseline) * d log q(t)/d(parameter); `pathwise_gradient(t_mean, t_log_var, epsilon)`
 averages f'(t) * dt/d(parameter) along t = t_mean + exp(0.5 * t_log_var) * epsilon.
+`best_baseline(t_mean, t_log_var, epsilon)` estimates, per row, the variance-optimal baseline
+E[f s^2] / E[s^2] of each parameter's score s.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from course.probe import type_name
 
 __all__ = [
     "BASELINE_VARIANCE_RATIO_MAX",
+    "BEST_ATOL",
+    "BEST_FIXTURES",
+    "BEST_RTOL",
+    "BEST_THEORY_RTOL",
     "HINTS",
     "PATHWISE_ATOL",
     "PATHWISE_FIXTURES",
@@ -38,7 +44,12 @@ __all__ = [
     "SCORE_UNBIASED_TAIL",
     "UNBIASED_FALSE_FAIL_RATE",
     "UNBIASED_TAIL",
+    "best_estimates",
+    "best_fixture",
     "check_baseline_variance",
+    "check_best_theory",
+    "check_best_values",
+    "compare_best",
     "check_pathwise_log_var",
     "check_pathwise_mean",
     "check_pathwise_shape",
@@ -492,3 +503,115 @@ def check_score_baseline(score_function_gradient):
         f"the baseline leaves grad_mean unbiased, and the best constant cuts its variance to "
         f"{ratio:.2f} times its variance without a baseline."
     )
+
+
+# ----------------------------------------------------------------------- best_baseline
+
+# best_baseline's two estimates are ratios of sample means. NumPy in float64 and keras.ops
+# in float32 agree to about 1e-6 relative on the small fixture; every known mistake is off by
+# more than 20% there.
+BEST_RTOL = 1e-4
+BEST_ATOL = 1e-4
+
+# From 200,000 samples the ratio estimates of b* = t_mean^2 + 3 sigma^2 and t_mean^2 +
+# 5 sigma^2 scatter by 0.6% and 1.4% (relative standard deviations at the fixture, from 300
+# simulated runs). The noise is fixed, so the check is deterministic; 10% leaves the
+# reference seven of those standard deviations, and E[f] = t_mean^2 + sigma^2 is 38% off.
+BEST_THEORY_RTOL = 0.1
+
+BEST_FIXTURES = {
+    "values": {"t_mean": 0.7, "t_log_var": 0.5, "n_repeats": 3, "n_samples": 40},
+    "shape_single": {"t_mean": -0.4, "t_log_var": -1.0, "n_repeats": 1, "n_samples": 25},
+    "theory": {"t_mean": -1.1, "t_log_var": -0.6, "n_repeats": 1, "n_samples": 200_000},
+}
+
+BEST_COMPONENTS = {
+    "grad_mean": "baseline_mean (the best baseline for the derivative with respect to t_mean)",
+    "grad_log_var": (
+        "baseline_log_var (the best baseline for the derivative with respect to t_log_var)"
+    ),
+}
+
+HINTS.update({
+    "best_mean_of_f": (
+        "This is the average of f(t) = t^2, the usual baseline, not the variance-optimal one: "
+        "weight f by the squared score, b* = E[f s^2] / E[s^2], with the score s of each "
+        "parameter."
+    ),
+    "best_score_not_squared": (
+        "Square the score: b* = E[f s^2] / E[s^2]. The score itself averages to zero, so a "
+        "ratio of means of f s and s is unstable and wrong."
+    ),
+    "best_swapped": (
+        "The two baselines are swapped: return the one for t_mean first (it uses the score "
+        "with respect to t_mean), then the one for t_log_var."
+    ),
+    "best_axis": HINTS["pathwise_axis"],
+})  # fmt: skip
+
+BEST_GENERIC_HINT = (
+    "Each row's estimate is mean(f * s**2) / mean(s**2) over that row's samples, with "
+    "f = t^2 and s the score with respect to t_mean (for baseline_mean) or to t_log_var "
+    "(for baseline_log_var)."
+)
+
+
+def best_fixture(name: str):
+    """The fixed inputs `(t_mean, t_log_var, epsilon)` of the visible check `name`."""
+    spec = BEST_FIXTURES[name]
+    epsilon = fixed_rng(f"best-{name}").standard_normal((spec["n_repeats"], spec["n_samples"]))
+    return spec["t_mean"], spec["t_log_var"], epsilon
+
+
+def best_estimates(best_baseline, t_mean, t_log_var, epsilon):
+    """The student's two baselines as `{"grad_mean": ..., "grad_log_var": ...}` (float64)."""
+    return pathwise_estimates(best_baseline, t_mean, t_log_var, epsilon, what="best_baseline")
+
+
+def _best_diagnose(values, mistakes) -> str | None:
+    matches = [
+        key for key, wrong in mistakes.items()
+        if wrong is not None and all(
+            close(values[name], wrong[name], BEST_RTOL, BEST_ATOL) for name in COMPONENTS
+        )
+    ]  # fmt: skip
+    return matches[0] if len(matches) == 1 else None
+
+
+def compare_best(values, expected, mistakes, where):
+    """Fail with a diagnosis unless both baselines match `expected`."""
+    for name, label in BEST_COMPONENTS.items():
+        if close(values[name], expected[name], BEST_RTOL, BEST_ATOL):
+            continue
+        mistake = _best_diagnose(values, mistakes)
+        hint = HINTS[mistake] if mistake else BEST_GENERIC_HINT
+        fail(
+            f"best_baseline: {label} is {np.round(values[name], 4)} {where}, expected "
+            f"{np.round(expected[name], 4)}. {hint}"
+        )
+
+
+def check_best_values(best_baseline):
+    """Two arrays of shape (n_repeats,) with the reference's values, on a fixed epsilon."""
+    best_estimates(best_baseline, *best_fixture("shape_single"))
+    reference = expected_values("nb06")["best_values"]
+    values = best_estimates(best_baseline, *best_fixture("values"))
+    compare_best(values, reference, reference["mistakes"], "on a fixed epsilon")
+    passed("best_baseline matches the reference on a fixed epsilon.")
+
+
+def check_best_theory(best_baseline):
+    """From 200,000 samples, both estimates lie near the exact b* of each parameter."""
+    t_mean, t_log_var, epsilon = best_fixture("theory")
+    values = best_estimates(best_baseline, t_mean, t_log_var, epsilon)
+    exact = expected_values("nb06")["best_theory"]["exact"]
+    for (name, label), target in zip(BEST_COMPONENTS.items(), exact):
+        if not close(values[name], [target], BEST_THEORY_RTOL, 0.0):
+            mistake = expected_values("nb06")["best_values"]["mistakes"]
+            key = _best_diagnose(best_estimates(best_baseline, *best_fixture("values")), mistake)
+            fail(
+                f"best_baseline: from 200,000 samples at t_mean = {t_mean}, t_log_var = "
+                f"{t_log_var}, {label} is {values[name][0]:.4f}; the exact b* is "
+                f"{target:.4f}. {HINTS[key] if key else BEST_GENERIC_HINT}"
+            )
+    passed("from many samples, both estimates lie near the exact best baselines.")
