@@ -191,8 +191,8 @@ def words(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("assignment", "first_check", "minimum_images", "mistake"),
-    [("06_reparameterization", "pathwise_gradient is not implemented yet", 4,
-      "pathwise_derivative_wrt_std"),
+    [("06_reparameterization", "score_function_gradient is not implemented yet", 5,
+      "score_wrt_std"),
      ("08_conditional_vae", "vlb_binomial is not implemented yet", 5, None)],
 )  # fmt: skip
 def test_a_student_runs_fixes_and_validates_a_notebook_in_jupyterlab(

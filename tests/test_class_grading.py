@@ -26,9 +26,12 @@ from tests.nbgrader_cells import cells_by_role
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "06_reparameterization"
 SOLUTIONS, _, POINTS = cells_by_role(ASSIGNMENT)
+# The notebook's first two exercises: when the second stops the kernel, the first keeps its
+# points (and the third, best_baseline, after them, gets none).
+SCORE = {"score_shape", "score_mean", "score_log_var", "score_unbiased", "score_baseline"}
 PATHWISE = {"pathwise_shape", "pathwise_mean", "pathwise_log_var", "pathwise_unbiased"}
-SAMPLING = {"sampling_shape", "sampling_statistics", "sampling_fresh_noise", "sampling_gradients"}
 FULL = sum(POINTS.values())
+SCORE_POINTS = sum(POINTS[c] for c in SCORE)
 PATHWISE_POINTS = sum(POINTS[c] for c in PATHWISE)
 
 
@@ -58,9 +61,18 @@ def submit(course, student, **cells):
     return grading.make_submission(course, ASSIGNMENT, student, cells)
 
 
-def sampling_with(prefix: str) -> str:
-    """The solution's `sampling` cell with code run first (when the cell runs)."""
-    return prefix + "\n" + SOLUTIONS["sampling"]
+LOOP = "def pathwise_gradient(*args):\n    while True:\n        pass\n"
+STUB = "def pathwise_gradient(*args):\n    raise NotImplementedError()\n"
+
+
+def exits(status: int) -> str:
+    """A `pathwise_gradient` whose first call ends the kernel with this exit status."""
+    return f"import os\n\ndef pathwise_gradient(*args):\n    os._exit({status})\n"
+
+
+def pathwise_with(prefix: str) -> str:
+    """The solution's `pathwise_gradient` cell with code run first (when the cell runs)."""
+    return prefix + "\n" + SOLUTIONS["pathwise_gradient"]
 
 
 def autograded(course, student) -> nbformat.NotebookNode:
@@ -118,7 +130,7 @@ def test_a_submission_cannot_touch_the_course_the_gradebook_or_the_next_student(
     writes = [str(p) for p in [*checks, *sources, gradebook]]
     reads = [str(p) for p in [sources[1], course / "submitted", ROOT / "autograder" / "references"]]
     attack = ATTACK.format(writes=writes, reads=reads, marker=marker)
-    submit(course, "a_attacker", sampling=sampling_with(attack))
+    submit(course, "a_attacker", pathwise_gradient=pathwise_with(attack))
     submit(course, "b_honest")
     before = digest([*checks, *sources])
     results = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False)))
@@ -148,34 +160,34 @@ def test_a_submission_cannot_touch_the_course_the_gradebook_or_the_next_student(
 
 
 def test_an_infinite_loop_is_stopped_at_the_submissions_limit_and_keeps_earlier_points(course):
-    submit(course, "loop", sampling="def sampling(args):\n    while True:\n        pass\n")
+    submit(course, "loop", pathwise_gradient=LOOP)
     start = time.monotonic()
     result = grading.grade(course, ASSIGNMENT, Options(jobs=1, wall_seconds=12,
                                                        progress=False))[0]  # fmt: skip
     elapsed = time.monotonic() - start
     assert result.status == execute.STATUS_TIME and "12 s" in result.detail
     assert elapsed < 12 + 25, "the loop ran on past the submission's limit"
-    assert {c: result.scores[c] for c in PATHWISE} == {c: POINTS[c] for c in PATHWISE}
-    assert all(result.scores[c] == 0 for c in SAMPLING)
+    assert {c: result.scores[c] for c in SCORE} == {c: POINTS[c] for c in SCORE}
+    assert all(result.scores[c] == 0 for c in PATHWISE)
     assert "over the time limit" in printed(autograded(course, "loop"))
 
 
 @pytest.mark.parametrize("enforcement", ["auto", "watchdog"])
 def test_memory_beyond_the_limit_stops_that_submission_only(course, enforcement):
     hog = "import numpy as np\nhog = np.ones(int(3e8))  # 2.4 GB\n"
-    submit(course, "a_hog", sampling=sampling_with(hog))
+    submit(course, "a_hog", pathwise_gradient=pathwise_with(hog))
     submit(course, "b_honest")
     options = Options(jobs=2, memory_bytes=2**30, memory_enforcement=enforcement, progress=False)
     results = by_student(grading.grade(course, ASSIGNMENT, options))
     hog_result = results["a_hog"]
     assert hog_result.status == execute.STATUS_MEMORY, hog_result
-    assert {c: hog_result.scores[c] for c in PATHWISE} == {c: POINTS[c] for c in PATHWISE}
+    assert {c: hog_result.scores[c] for c in SCORE} == {c: POINTS[c] for c in SCORE}
     assert results["b_honest"].status == "graded" and results["b_honest"].total == FULL
 
 
 def test_a_50_mb_print_is_cut_and_makes_a_small_feedback_file(course):
     flood = 'for _ in range(50_000):\n    print("y" * 999)\n'  # 50 MB
-    submit(course, "flood", sampling=sampling_with(flood))
+    submit(course, "flood", pathwise_gradient=pathwise_with(flood))
     results = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))
     assert results[0].total == FULL
     grading.feedback_and_export(course, ASSIGNMENT, results)
@@ -185,11 +197,11 @@ def test_a_50_mb_print_is_cut_and_makes_a_small_feedback_file(course):
 
 
 def test_a_kernel_that_dies_keeps_the_points_of_the_cells_before(course):
-    submit(course, "dies", sampling="import os\n\ndef sampling(args):\n    os._exit(3)\n")
+    submit(course, "dies", pathwise_gradient=exits(3))
     result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
     assert result.status == execute.STATUS_DIED and "exit status 3" in result.detail
-    assert result.total == PATHWISE_POINTS
-    assert {c for c, s in result.scores.items() if s} == PATHWISE
+    assert result.total == SCORE_POINTS
+    assert {c for c, s in result.scores.items() if s} == SCORE
 
 
 # ----------------------------------------------------------------------------- every end named
@@ -238,10 +250,10 @@ def test_a_rerun_grades_only_new_or_changed_submissions_unless_forced(course):
     assert all(r.fresh and r.total == FULL for r in first)
     again = grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False))
     assert [(r.fresh, r.total, r.status) for r in again] == [(False, FULL, "graded")] * 3
-    submit(course, "b", sampling="def sampling(args):\n    raise NotImplementedError()\n")
+    submit(course, "b", pathwise_gradient=STUB)
     changed = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False)))
     assert {s for s, r in changed.items() if r.fresh} == {"b"}
-    assert changed["b"].total == PATHWISE_POINTS
+    assert changed["b"].total == FULL - PATHWISE_POINTS
     forced = grading.grade(course, ASSIGNMENT, Options(jobs=2, force=True, progress=False))
     assert all(r.fresh for r in forced)
     log = (course / classgrade.STATE_FOLDER / f"{ASSIGNMENT}.log").read_text().splitlines()
@@ -250,7 +262,7 @@ def test_a_rerun_grades_only_new_or_changed_submissions_unless_forced(course):
 
 def test_progress_shows_done_total_and_failures(course, capfd):
     submit(course, "fine")
-    submit(course, "dies", sampling="import os\n\ndef sampling(args):\n    os._exit(1)\n")
+    submit(course, "dies", pathwise_gradient=exits(1))
     grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=True))
     shown = capfd.readouterr().err
     assert "2/2" in shown and "not fully graded: 1" in shown and "submission" in shown
@@ -327,12 +339,13 @@ def test_without_namespaces_the_limits_still_hold_and_nothing_is_left_running(co
     stopping of every process the submission started, do not depend on them."""
     marker = "876.543"
     spawn = f'import subprocess\nsubprocess.Popen(["sleep", "{marker}"])\n'
-    submit(course, "spawner", pathwise_gradient=spawn + SOLUTIONS["pathwise_gradient"],
-           sampling="def sampling(args):\n    while True:\n        pass\n")  # fmt: skip
+    submit(course, "spawner",
+           score_function_gradient=spawn + SOLUTIONS["score_function_gradient"],
+           pathwise_gradient=LOOP)  # fmt: skip
     options = Options(jobs=1, wall_seconds=12, isolate=False, progress=False)
     result = grading.grade(course, ASSIGNMENT, options)[0]
     assert result.status == execute.STATUS_TIME
-    assert result.total == PATHWISE_POINTS
+    assert result.total == SCORE_POINTS
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
     assert left == []
 
@@ -392,7 +405,7 @@ except OSError as error:
 print("SEEN " + json.dumps(seen))
 """
     try:
-        submit(course, "looker", sampling=sampling_with(probe))
+        submit(course, "looker", pathwise_gradient=pathwise_with(probe))
         result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
     finally:
         listener.close()
@@ -424,7 +437,7 @@ for name in ("autograder.reference.nb06", "autograder.hidden.nb06"):
         pass
 print("LOADED", " ".join(loaded) or "nothing")
 """
-    submit(course, "curious", sampling=sampling_with(probe))
+    submit(course, "curious", pathwise_gradient=pathwise_with(probe))
     (result,) = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))
     line = next(x for x in printed(autograded(course, "curious")).splitlines()
                 if x.startswith("LOADED"))  # fmt: skip
@@ -446,11 +459,11 @@ def test_a_kernel_cannot_make_the_grader_read_a_file_or_hang(course, tmp_path):
     secret.chmod(0o600)
     attack = (f"import os\nos.symlink({str(secret)!r}, 'kernel-start-error.txt')\n"
               "os.mkfifo('kernel.log.fifo')\nos._exit(1)\n")  # fmt: skip
-    submit(course, "prober", sampling=attack)
+    submit(course, "prober", pathwise_gradient=attack)
     start = time.monotonic()
     result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
     assert time.monotonic() - start < 60
-    assert result.status == execute.STATUS_DIED and result.total == PATHWISE_POINTS
+    assert result.status == execute.STATUS_DIED and result.total == SCORE_POINTS
     assert "31415" not in nbformat.writes(autograded(course, "prober")) + result.detail
 
 
@@ -524,8 +537,8 @@ def test_scratch_folders_of_a_dead_grader_are_unmounted_and_removed(tmp_path):
 
 def test_huge_results_and_errors_are_cut_and_still_fail_their_cell(course):
     flood = SOLUTIONS["pathwise_gradient"] + "\nraise ValueError('y' * 3_000_000)\n"
-    submit(course, "loud", pathwise_gradient=flood,
-           sampling=SOLUTIONS["sampling"] + "\n'x' * 3_000_000\n")  # fmt: skip
+    loud = SOLUTIONS["score_function_gradient"] + "\n'x' * 3_000_000\n"
+    submit(course, "loud", pathwise_gradient=flood, score_function_gradient=loud)
     result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
     assert result.total == FULL
     notebook = autograded(course, "loud")
@@ -540,7 +553,7 @@ def test_a_submission_cannot_fill_the_disk(course):
               "        for _ in range(600):\n            stream.write(b'0' * 2**20)\n"
               "    print('WROTE 600 MB')\nexcept OSError as error:\n"
               "    print('DISK FULL', error.errno)\n")  # fmt: skip
-    submit(course, "writer", sampling=sampling_with(writer))
+    submit(course, "writer", pathwise_gradient=pathwise_with(writer))
     result = grading.grade(course, ASSIGNMENT, Options(jobs=1, progress=False))[0]
     said = printed(autograded(course, "writer"))
     assert "DISK FULL" in said and "WROTE" not in said
@@ -554,8 +567,8 @@ def test_a_submission_that_hogs_the_cpu_does_not_slow_another(course):
         pytest.skip("this machine has no cpu cgroup to share the CPU with")
     spin = ("import os\nfor _ in range(30):\n    if os.fork() == 0:\n        os.setsid()\n"
             "        while True:\n            pass\n")  # fmt: skip
-    submit(course, "a_hog", pathwise_gradient=spin + SOLUTIONS["pathwise_gradient"],
-           sampling="def sampling(args):\n    while True:\n        pass\n")  # fmt: skip
+    submit(course, "a_hog", score_function_gradient=spin + SOLUTIONS["score_function_gradient"],
+           pathwise_gradient=LOOP)  # fmt: skip
     submit(course, "b_honest")
     options = Options(jobs=2, wall_seconds=25, progress=False)
     results = by_student(grading.grade(course, ASSIGNMENT, options))

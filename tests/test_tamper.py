@@ -15,7 +15,7 @@ from autograder import grading, tamper
 from tests.conftest import ROOT
 
 MISTAKE_MODULES = sorted(p.stem for p in (ROOT / "autograder" / "mistakes").glob("nb*.py"))
-SAMPLING_NOTEBOOKS = ("06_reparameterization", "08_conditional_vae")
+SAMPLING_NOTEBOOKS = ("08_conditional_vae",)
 
 
 def notebook_of(*sources: str, grade_ids: dict[int, str] | None = None) -> nbformat.NotebookNode:
