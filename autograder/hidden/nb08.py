@@ -1,8 +1,8 @@
 """Hidden checks for notebook 08: fresh random inputs and shapes, against the reference.
 
 Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs. The
-`sampling` checks are shared with notebook 06 (`autograder.hidden.sampling`) and
-re-exported here under the same names.
+`sampling` checks live in `autograder.hidden.sampling` and are re-exported here under the
+same names.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""Hidden checks for `sampling(args)`, shared by notebooks 06 and 08 (same contract, same cells).
+"""Hidden checks for `sampling(args)`, graded in notebook 08.
 
 Random inputs and shapes from `fresh_rng` (see `autograder.hidden`): a regrade draws the same
-ones. The notebooks reach these through `autograder.hidden.nb06` and `autograder.hidden.nb08`,
-which re-export them.
+ones. Notebook 08 reaches these through `autograder.hidden.nb08`, which re-exports them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Known mistakes in `sampling(args)` and acceptable variants, shared by notebooks 06 and 08.
+"""Known mistakes in `sampling(args)` and acceptable variants, for notebook 08.
 
-Both notebooks grade `sampling` with the same test cells (the grade ids in `CELLS`), so each
-variant loses the same cells in both. The functions use the names a student's notebook has:
-`keras`, `ops`, `np` and a module-level `seed_generator`; one that needs TensorFlow imports
-it, as a student would.
+Notebook 08 grades `sampling` in the test cells named in `CELLS`. The functions use the names
+a student's notebook has: `keras`, `ops`, `np` and a module-level `seed_generator`; one that
+needs TensorFlow imports it, as a student would.
 """
 
 from __future__ import annotations

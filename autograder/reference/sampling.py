@@ -1,4 +1,4 @@
-"""Reference `sampling(args)`, shared by notebooks 06 and 08 (re-exported by both modules)."""
+"""Reference `sampling(args)` of notebook 08 (re-exported by `autograder.reference.nb08`)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Visible checks for `sampling(args)`, the reparameterized sample graded in notebooks 06 and 08.
+"""Visible checks for `sampling(args)`, the reparameterized sample graded in notebook 08.
 
-Both notebooks give the function the same contract and the same test cells (same grade ids),
-so one set of checks, hints and known mistakes serves both. Each `check_sampling_*` is one
-graded property; the notebooks reach them through their own module (`course.checks.nb06`,
-`course.checks.nb08`), which re-exports them.
+The checks, hints and known mistakes of `sampling` live in modules of their own so that any
+notebook that grades the same contract can share them (notebook 06 did, until it graded the
+score-function estimator instead). Each `check_sampling_*` is one graded property; notebook
+08 reaches them through `course.checks.nb08`, which re-exports them.
 """
 
 from __future__ import annotations
