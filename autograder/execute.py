@@ -446,24 +446,6 @@ class LimitedBlockingClient(BlockingKernelClient):
 # ----------------------------------------------------------------------------- the worker
 
 
-class _Worker:
-    """One zygote and one scratch folder per process, shared by the threads that grade."""
-
-    _lock = threading.Lock()
-    _zygotes: dict[tuple, ZygoteClient] = {}
-    _scratch: Path | None = None
-
-    @classmethod
-    def _scratch_folder(cls) -> Path:  # call with the lock held
-        if cls._scratch is None:
-            sweep_stale_scratch()
-            cls._scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
-            cls._scratch.chmod(0o711)  # kernels may enter their own folder, list none
-            (cls._scratch / OWNER_FILE).write_text(f"{os.getpid()}\n")
-            atexit.register(shutil.rmtree, cls._scratch, True)
-        return cls._scratch
-
-
 SCRATCH_PREFIX = "ag-"
 OWNER_FILE = "owner"  # the pid of the grading process whose scratch folder this is
 
@@ -519,6 +501,24 @@ def sweep_stale_scratch(parent: Path | None = None) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             swept.append(folder)
     return swept
+
+
+class _Worker:
+    """One zygote and one scratch folder per process, shared by the threads that grade."""
+
+    _lock = threading.Lock()
+    _zygotes: dict[tuple, ZygoteClient] = {}
+    _scratch: Path | None = None
+
+    @classmethod
+    def _scratch_folder(cls) -> Path:  # call with the lock held
+        if cls._scratch is None:
+            sweep_stale_scratch()
+            cls._scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+            cls._scratch.chmod(0o711)  # kernels may enter their own folder, list none
+            (cls._scratch / OWNER_FILE).write_text(f"{os.getpid()}\n")
+            atexit.register(shutil.rmtree, cls._scratch, True)
+        return cls._scratch
 
     @classmethod
     def scratch(cls) -> Path:

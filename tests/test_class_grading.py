@@ -529,6 +529,8 @@ def test_scratch_folders_of_a_dead_grader_are_unmounted_and_removed(tmp_path):
         assert not dead.exists() and execute._mounts_under(dead) == []
         for kept in (live, unowned):
             assert len(execute._mounts_under(kept)) == 2 and (kept / "submission").is_dir()
+        own = execute._Worker.scratch()  # this process's folder says whose it is
+        assert (own / execute.OWNER_FILE).read_text() == f"{os.getpid()}\n"
     finally:
         for folder in (dead, live, unowned):
             for point in execute._mounts_under(folder):
