@@ -6,28 +6,36 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from keras import ops
+from keras import layers, ops
 
 from autograder.mistakes.nb08 import MISTAKES
+from course import pick
 from course.checks.nb08 import HINTS
 from course.metrics import parse
-from tests.nbgrader_cells import GradedCells, cells_by_role
+from tests.nbgrader_cells import GradedCells, cells_by_role, source_notebook
 
 SOLUTIONS, TESTS, POINTS = cells_by_role("08_conditional_vae")
-
+# The given builders and the NegativeVLB layer, which build_cvae uses.
+BUILDERS = next(
+    cell.source
+    for cell in source_notebook("08_conditional_vae").cells
+    if cell.get("id") == "vae-builders"
+)
 
 GRADED = GradedCells(
     "08_conditional_vae",
-    {"keras": keras, "ops": ops, "np": np, "seed_generator": keras.random.SeedGenerator(1)},
-)
+    {"keras": keras, "layers": layers, "ops": ops, "np": np, "pick": pick,
+     "seed_generator": keras.random.SeedGenerator(1)},
+    then=(BUILDERS,),
+)  # fmt: skip
 namespace_with = GRADED.namespace
 run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
-    assert set(SOLUTIONS) == {"vlb_binomial", "sampling"}
-    assert sum(POINTS.values()) == 13
-    assert all(grade_id.split("_")[0] in {"vlb", "sampling"} for grade_id in TESTS)
+    assert set(SOLUTIONS) == {"vlb_binomial", "sampling", "build_cvae"}
+    assert sum(POINTS.values()) == 20
+    assert all(grade_id.split("_")[0] in {"vlb", "sampling", "cvae"} for grade_id in TESTS)
 
 
 def test_a_wrong_shape_is_reported_as_such():
