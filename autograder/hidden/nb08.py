@@ -1,4 +1,5 @@
-"""Hidden checks for notebook 08: fresh random inputs and shapes, against the reference.
+"""Hidden checks for notebook 08: fresh random inputs and shapes, against the reference; for
+`build_cvae`, other sizes, other held-out digits and other prior codes.
 
 Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs. The
 `sampling` checks are shared with notebook 06 (`autograder.hidden.sampling`) and

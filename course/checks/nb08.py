@@ -1,4 +1,5 @@
-"""Visible checks for notebook 08: `vlb_binomial`, and `sampling` (shared with notebook 06).
+"""Visible checks for notebook 08: `vlb_binomial`, `sampling` (shared with notebook 06) and
+`build_cvae`, the conditional VAE's wiring.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
 cell, so a mistake costs the points of the property it breaks and no more. The `sampling`
