@@ -6,28 +6,36 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from keras import ops
+from keras import layers, ops
 
 from autograder.mistakes.nb08 import MISTAKES
+from course import pick
 from course.checks.nb08 import HINTS
 from course.metrics import parse
-from tests.nbgrader_cells import GradedCells, cells_by_role
+from tests.nbgrader_cells import GradedCells, cells_by_role, source_notebook
 
 SOLUTIONS, TESTS, POINTS = cells_by_role("08_conditional_vae")
-
+# The given builders and the NegativeVLB layer, which build_cvae uses.
+BUILDERS = next(
+    cell.source
+    for cell in source_notebook("08_conditional_vae").cells
+    if cell.get("id") == "vae-builders"
+)
 
 GRADED = GradedCells(
     "08_conditional_vae",
-    {"keras": keras, "ops": ops, "np": np, "seed_generator": keras.random.SeedGenerator(1)},
-)
+    {"keras": keras, "layers": layers, "ops": ops, "np": np, "pick": pick,
+     "seed_generator": keras.random.SeedGenerator(1)},
+    then=(BUILDERS,),
+)  # fmt: skip
 namespace_with = GRADED.namespace
 run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
-    assert set(SOLUTIONS) == {"vlb_binomial", "sampling"}
-    assert sum(POINTS.values()) == 13
-    assert all(grade_id.split("_")[0] in {"vlb", "sampling"} for grade_id in TESTS)
+    assert set(SOLUTIONS) == {"vlb_binomial", "sampling", "build_cvae"}
+    assert sum(POINTS.values()) == 20
+    assert all(grade_id.split("_")[0] in {"vlb", "sampling", "cvae"} for grade_id in TESTS)
 
 
 def test_a_wrong_shape_is_reported_as_such():
@@ -59,4 +67,40 @@ def test_notebook_08_reports_its_figures(executed):
     found = parse(text)
     assert {"vae_val_loss", "cvae_val_loss", "cvae_nearest_mean_accuracy"} <= set(found)
     assert 0 < found["vae_val_loss"] < 550  # below log(2) * 784 nats: it learned something
+    # Fast mode's CVAE draws the digit asked for (0.72 measured; chance is 0.10).
+    assert found["cvae_nearest_mean_accuracy"] > 0.4
     assert "Mode: FAST" in text
+
+
+def cvae_result(seed=None, monkeypatch=None):
+    """The solution's CVAE trained as grading trains it (with another weight seed if given)."""
+    from course.checks import nb08
+
+    if seed is not None:
+        monkeypatch.setattr(nb08, "CVAE_SEED", seed)
+    build_cvae = namespace_with()["build_cvae"]
+    return nb08, build_cvae, nb08.cvae_trained(build_cvae, np.arange(nb08.CVAE_EVAL_DIGITS), 0)
+
+
+def test_one_grading_run_trains_the_cvae_once():
+    """The cells that judge the trained CVAE share one training per build_cvae."""
+    nb08, build_cvae, first = cvae_result()
+    trained = nb08._TRAINED[1]
+    again = nb08.cvae_trained(build_cvae, np.arange(10, 20), 7)
+    assert nb08._TRAINED[1] is trained and again["losses"] == first["losses"]
+    assert not np.array_equal(again["samples"], first["samples"])  # other codes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_reference_cvae_passes_with_a_margin(seed, monkeypatch):
+    """Other weight seeds than grading's stay well inside every threshold of the trained CVAE."""
+    nb08, _, result = cvae_result(seed, monkeypatch)
+    samples = result["samples"].astype(np.float64)
+    assert result["eval_loss"] < nb08.CVAE_LOSS_MAX - 15
+    mean_ratio = samples.mean() / result["data_mean"]
+    variance_ratio = samples.var(axis=0).mean() / result["data_pixel_variance"]
+    assert nb08.CVAE_MEAN_RATIO[0] + 0.1 < mean_ratio < nb08.CVAE_MEAN_RATIO[1] - 0.1
+    assert nb08.CVAE_VARIANCE_RATIO[0] * 2 < variance_ratio < nb08.CVAE_VARIANCE_RATIO[1] / 2
+    accuracy = nb08.nearest_mean_accuracy(samples, result["sample_labels"], result["mean_images"])
+    assert accuracy > nb08.CVAE_ACCURACY_MIN + 0.15

@@ -1,4 +1,5 @@
-"""Hidden checks for notebook 08: fresh random inputs and shapes, against the reference.
+"""Hidden checks for notebook 08: fresh random inputs and shapes, against the reference; for
+`build_cvae`, other sizes, other held-out digits and other prior codes.
 
 Seeds come from `fresh_rng` (see `autograder.hidden`): a regrade draws the same inputs. The
 `sampling` checks live in `autograder.hidden.sampling` and are re-exported here under the
@@ -24,6 +25,10 @@ from course.checks.core import fail, gradients, passed
 PRIVATE = private_values("nb08")
 
 __all__ = [
+    "cvae_label_effects_at_other_sizes",
+    "cvae_learns_on_other_digits",
+    "cvae_samples_from_other_codes",
+    "cvae_structure_at_other_sizes",
     "sampling_fresh_noise_in_model",
     "sampling_gradients",
     "sampling_shapes",
@@ -76,3 +81,47 @@ def vlb_gradient(vlb_binomial):
             "the gradient of the KL term averaged over the batch."
         )
     passed("vlb_binomial has the right gradient with respect to t_mean.")
+
+
+# ----------------------------------------------------------------------------- build_cvae
+
+
+def _other_sizes(rng):
+    """A latent size other than the notebook's 2 and a number of classes other than 10."""
+    latent_dim = random_size(rng, 3, 8, avoid=visible.CVAE_LATENT_DIM)
+    n_classes = random_size(rng, 3, 12, avoid=visible.CVAE_N_CLASSES)
+    return latent_dim, n_classes, int(rng.integers(2**31))
+
+
+def cvae_structure_at_other_sizes(build_cvae):
+    """The contract at a random latent size and number of classes: nothing hard-coded."""
+    latent_dim, n_classes, seed = _other_sizes(fresh_rng())
+    facts = visible.cvae_facts(build_cvae, latent_dim, n_classes, seed)
+    visible.compare_structure(facts, latent_dim, n_classes)
+    passed("the three models keep the contract at other sizes too.")
+
+
+def cvae_label_effects_at_other_sizes(build_cvae):
+    """The label reaches both halves at a random latent size and number of classes."""
+    latent_dim, n_classes, seed = _other_sizes(fresh_rng())
+    effects = visible.cvae_label_effects(build_cvae, latent_dim, n_classes, seed)
+    visible.compare_label_effects(effects, latent_dim, n_classes)
+    passed("the label reaches both halves at other sizes too.")
+
+
+def cvae_learns_on_other_digits(build_cvae, vlb_binomial):
+    """The trained CVAE's loss on a random half of the first 1,000 test digits."""
+    indices = np.sort(fresh_rng().choice(1000, visible.CVAE_EVAL_DIGITS, replace=False))
+    visible.require_working_loss(vlb_binomial)
+    result = visible.cvae_trained(build_cvae, indices, 0)
+    visible.compare_learning(result, "on other held-out digits")
+    passed("the trained CVAE's loss is below the threshold on other held-out digits too.")
+
+
+def cvae_samples_from_other_codes(build_cvae, vlb_binomial):
+    """The trained CVAE's samples from codes drawn with a hidden seed."""
+    code_seed = int(fresh_rng().integers(1, 2**31))
+    visible.require_working_loss(vlb_binomial)
+    result = visible.cvae_trained(build_cvae, np.arange(visible.CVAE_EVAL_DIGITS), code_seed)
+    visible.compare_samples(result, "from other codes")
+    passed("the trained CVAE's samples pass from other codes too.")

@@ -1,8 +1,14 @@
-"""Notebook 08: known mistakes in `vlb_binomial` and `sampling`, and acceptable variants.
+"""Notebook 08: known mistakes in `vlb_binomial`, `sampling` and `build_cvae`, and
+acceptable variants.
 
-The functions use the names a student's notebook has: `keras` and `ops`; one that needs
+The functions use the names a student's notebook has: `keras`, `layers` and `ops`, and the
+given `build_encoder`, `build_decoder`, `NegativeVLB`, `original_dim`; one that needs
 TensorFlow imports it, as a student would. The `sampling` variants are shared with
 notebook 06 and live in `autograder.mistakes.sampling`.
+
+The CVAE's training checks train with the student's `vlb_binomial`, so they first insist
+that it passes its own check: a `vlb_binomial` mistake also loses those two cells. They
+build the model with a seeded `sampling` of their own, so a `sampling` mistake does not.
 """
 
 from __future__ import annotations
@@ -13,10 +19,19 @@ import warnings
 import keras
 from keras import ops
 
-from autograder.mistakes import Variant, sampling
+from autograder.mistakes import Variant
+from autograder.mistakes import sampling as shared_sampling
+
+# The build_cvae variants use names that the notebook's given cells define (build_encoder,
+# build_decoder, NegativeVLB, original_dim) and the student's `sampling`; they run only in a
+# notebook's namespace, where those names exist.
+# ruff: noqa: F821
 
 VLB_CELLS = ("vlb_scalar", "vlb_reconstruction", "vlb_kl", "vlb_full")
-SAMPLING_CELLS = sampling.CELLS
+SAMPLING_CELLS = shared_sampling.CELLS
+CVAE_CELLS = ("cvae_structure", "cvae_label_reaches_both", "cvae_learns", "cvae_samples")
+# The cells that train the CVAE with the student's vlb_binomial.
+CVAE_TRAINING = ("cvae_learns", "cvae_samples")
 
 
 # ----------------------------------------------------------------------- vlb_binomial mistakes
@@ -114,16 +129,195 @@ def vlb_keras_cross_entropy(x, x_decoded_mean, t_mean, t_log_var):
     return ops.mean(reconstruction + kl)
 
 
+# ----------------------------------------------------------------------- build_cvae mistakes
+
+
+def cvae_label_only_in_encoder(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    decoder = build_decoder(latent_dim)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(t))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_label_only_in_decoder(latent_dim, n_classes):
+    encoder = build_encoder(original_dim, latent_dim)
+    decoder = build_decoder(latent_dim + n_classes)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(x)
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Concatenate()([t, t_label])))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_label_added(latent_dim, n_classes):
+    encoder = build_encoder(original_dim, latent_dim)
+    decoder = build_decoder(latent_dim)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Add()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Add()([t, t_label])))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_decoder_gets_mean(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    decoder = build_decoder(latent_dim + n_classes)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Concatenate()([t, t_label])))
+    x_decoded_mean = cond_decoder([t_mean, label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_unconditional_encoder(latent_dim, n_classes):
+    encoder = build_encoder(original_dim, latent_dim)
+    decoder = build_decoder(latent_dim + n_classes)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Concatenate()([t, t_label])))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_unconditional_decoder(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    decoder = build_decoder(latent_dim)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Concatenate()([t, t_label])))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_loss_omitted(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    decoder = build_decoder(latent_dim + n_classes)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(layers.Concatenate()([t, t_label])))
+    x_decoded_mean = cond_decoder([layers.Lambda(sampling)([t_mean, t_log_var]), label])
+    cvae = keras.Model([x, label], x_decoded_mean)
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_decoder_not_shared(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model(
+        [t, t_label], build_decoder(latent_dim + n_classes)(layers.Concatenate()([t, t_label]))
+    )
+    t_sample = layers.Lambda(sampling)([t_mean, t_log_var])
+    x_decoded_mean = build_decoder(latent_dim + n_classes)(layers.Concatenate()([t_sample, label]))
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+# ----------------------------------------------------------------------- build_cvae variants
+
+
+def cvae_ops_concatenate_label_first(latent_dim, n_classes):
+    encoder = build_encoder(n_classes + original_dim, latent_dim)
+    decoder = build_decoder(n_classes + latent_dim)
+    join = layers.Lambda(lambda parts: ops.concatenate(parts, axis=-1))
+    x = keras.Input(shape=(original_dim,))
+    label = keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(join([label, x]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t = keras.Input(shape=(latent_dim,))
+    t_label = keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model([t, t_label], decoder(join([t_label, t])))
+    t_sample = layers.Lambda(sampling)([t_mean, t_log_var])
+    x_decoded_mean = decoder(join([label, t_sample]))
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
+def cvae_from_the_two_halves(latent_dim, n_classes):
+    encoder = build_encoder(original_dim + n_classes, latent_dim)
+    decoder = build_decoder(latent_dim + n_classes)
+    image, image_label = keras.Input(shape=(original_dim,)), keras.Input(shape=(n_classes,))
+    cond_encoder = keras.Model(
+        [image, image_label], encoder(ops.concatenate([image, image_label], axis=1))
+    )
+    code, code_label = keras.Input(shape=(latent_dim,)), keras.Input(shape=(n_classes,))
+    cond_decoder = keras.Model(
+        [code, code_label], decoder(ops.concatenate([code, code_label], axis=1))
+    )
+    x, label = keras.Input(shape=(original_dim,)), keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = cond_encoder([x, label])
+    t = layers.Lambda(sampling)([t_mean, t_log_var])
+    x_decoded_mean = cond_decoder([t, label])
+    cvae = keras.Model([x, label], NegativeVLB()(x, x_decoded_mean, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+
+
 MISTAKES = (
     Variant(vlb_mean_over_pixels, "vlb_binomial",
-            ("vlb_reconstruction", "vlb_full"), "mean_over_pixels"),
-    Variant(vlb_kl_sign, "vlb_binomial", ("vlb_kl", "vlb_full"), "kl_sign"),
-    Variant(vlb_missing_half, "vlb_binomial", ("vlb_kl", "vlb_full"), "missing_half"),
-    Variant(vlb_log_var_as_log_std, "vlb_binomial", ("vlb_kl", "vlb_full"), "log_var_as_log_std"),
+            ("vlb_reconstruction", "vlb_full", *CVAE_TRAINING), "mean_over_pixels"),
+    Variant(vlb_kl_sign, "vlb_binomial", ("vlb_kl", "vlb_full", *CVAE_TRAINING), "kl_sign"),
+    Variant(vlb_missing_half, "vlb_binomial",
+            ("vlb_kl", "vlb_full", *CVAE_TRAINING), "missing_half"),
+    Variant(vlb_log_var_as_log_std, "vlb_binomial",
+            ("vlb_kl", "vlb_full", *CVAE_TRAINING), "log_var_as_log_std"),
     Variant(vlb_sum_over_batch, "vlb_binomial",
-            ("vlb_reconstruction", "vlb_kl", "vlb_full"), "sum_over_batch"),
-    Variant(vlb_log_of_zero, "vlb_binomial", ("vlb_scalar", "vlb_kl", "vlb_full"), "log_of_zero"),
-    *sampling.MISTAKES,
+            ("vlb_reconstruction", "vlb_kl", "vlb_full", *CVAE_TRAINING), "sum_over_batch"),
+    Variant(vlb_log_of_zero, "vlb_binomial",
+            ("vlb_scalar", "vlb_kl", "vlb_full", *CVAE_TRAINING), "log_of_zero"),
+    *shared_sampling.MISTAKES,
+    Variant(cvae_label_only_in_encoder, "build_cvae",
+            ("cvae_label_reaches_both", "cvae_samples"), "label_not_in_decoder"),
+    Variant(cvae_label_only_in_decoder, "build_cvae",
+            ("cvae_label_reaches_both",), "label_not_in_encoder"),
+    Variant(cvae_label_added, "build_cvae", CVAE_CELLS, "label_added"),
+    Variant(cvae_decoder_gets_mean, "build_cvae", ("cvae_structure",), "decoder_gets_mean"),
+    Variant(cvae_unconditional_encoder, "build_cvae", CVAE_CELLS, "input_width"),
+    Variant(cvae_unconditional_decoder, "build_cvae", CVAE_CELLS, "input_width"),
+    Variant(cvae_loss_omitted, "build_cvae",
+            ("cvae_structure", "cvae_learns", "cvae_samples"), "loss_omitted"),
+    Variant(cvae_decoder_not_shared, "build_cvae",
+            ("cvae_structure", "cvae_samples"), "decoder_not_shared"),
 )  # fmt: skip
 
 
@@ -156,5 +350,7 @@ ACCEPTABLE = (
     Variant(vlb_clip_large_epsilon, "vlb_binomial"),
     Variant(vlb_large_epsilon_inside_log, "vlb_binomial"),
     Variant(vlb_keras_cross_entropy, "vlb_binomial"),
-    *sampling.ACCEPTABLE,
+    *shared_sampling.ACCEPTABLE,
+    Variant(cvae_ops_concatenate_label_first, "build_cvae"),
+    Variant(cvae_from_the_two_halves, "build_cvae"),
 )

@@ -1,4 +1,5 @@
-"""Visible checks for notebook 08: `vlb_binomial`, and `sampling`.
+"""Visible checks for notebook 08: `vlb_binomial`, `sampling` and `build_cvae`, the
+conditional VAE's wiring.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
 cell, so a mistake costs the points of the property it breaks and no more. The `sampling`
@@ -10,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from course.checks.core import (
+    CheckFailed,
     call_student,
     close,
     diagnose,
     expected_values,
     fail,
+    kernel_side,
     passed,
+    quiet_keras,
     to_numpy,
 )
 from course.checks.sampling import HINTS as SAMPLING_HINTS
@@ -199,3 +203,484 @@ def check_vlb_full(vlb_binomial):
     """The whole bound on grey-level images."""
     _check_fixture(vlb_binomial, "full", "on grey-level images")
     passed("vlb_binomial matches the reference on grey-level images.")
+
+
+# ----------------------------------------------------------------------------- build_cvae
+
+# The notebook's sizes. Hidden checks build the model at other sizes too.
+CVAE_LATENT_DIM = 2
+CVAE_N_CLASSES = 10
+
+# The short training that grading runs: the first 1,000 training digits, 4 epochs of batches
+# of 100 (40 steps), weights seeded, Adam with a step of 1e-2 so that 40 steps are enough.
+# (RMSprop's first step at that size moves every weight by about 0.03 and saturates the
+# sigmoid, and then a vlb_binomial with an honest epsilon of 1e-10 gives NaN.) About 1.5 s.
+CVAE_TRAIN_DIGITS = 1_000
+CVAE_EPOCHS = 4
+CVAE_BATCH_SIZE = 100
+CVAE_LEARNING_RATE = 1e-2
+CVAE_SEED = 8
+# The loss is measured on this many test digits (the first ones; hidden checks draw others).
+CVAE_EVAL_DIGITS = 500
+# Conditional samples drawn per digit for the statistics and the nearest-mean accuracy.
+CVAE_SAMPLES_PER_DIGIT = 100
+
+# Thresholds for the trained model. Trained as above, the reference solution (10 weight
+# seeds) and two acceptable variants (other layer orders, 3 seeds) give on the 5,000 real
+# MNIST digits: a held-out loss of 168-173 nats per image (untrained: about 545; always
+# predicting the average training digit: 210); generated images whose mean intensity is
+# 0.95-1.06 times the digits' and whose per-pixel variance is 0.23-0.26 times the digits'
+# (the decoder's mean images are smoother than digits); a nearest-mean accuracy of
+# 0.75-0.87. On the synthetic stand-in digits (3 seeds): 161-164, 1.08-1.11, 0.26-0.29 and
+# 0.83-0.85. Each threshold leaves a wide margin beyond these. A decoder that ignores the
+# label still learns (191-194 nats) but reaches an accuracy of 0.10-0.13, chance.
+CVAE_LOSS_MAX = 200.0  # nats per image
+CVAE_MEAN_RATIO = (0.7, 1.4)
+CVAE_VARIANCE_RATIO = (0.08, 0.8)
+CVAE_ACCURACY_MIN = 0.5
+# A label must move the encoder's and the decoder's outputs by more than this (at random
+# weights a correct model moves them by 0.05 or more).
+CVAE_LABEL_EFFECT_MIN = 1e-5
+
+HINTS.update(
+    {
+        "not_three_models": (
+            "build_cvae must return three Keras models, in this order: "
+            "(cond_encoder, cond_decoder, cvae)."
+        ),
+        "input_width": (
+            "A conditional network reads its input and the label side by side, so its input "
+            "is wider than the unconditional one's: build the encoder with "
+            "build_encoder(original_dim + n_classes, latent_dim) and the decoder with "
+            "build_decoder(latent_dim + n_classes)."
+        ),
+        "label_added": (
+            "The label cannot be added to the image or to the code: their shapes differ. "
+            "Concatenate it instead (layers.Concatenate() or ops.concatenate along axis 1), "
+            "so that the network sees both side by side."
+        ),
+        "label_not_in_encoder": (
+            "Changing the label does not change the encoder's output: the encoder must see "
+            "the image and its label, q(t | x, y). Feed it the concatenation of x and label."
+        ),
+        "label_not_in_decoder": (
+            "Changing the label does not change the decoder's output: the decoder must see "
+            "the code and the label, p(x | t, y). Feed it the concatenation of t and label."
+        ),
+        "decoder_gets_mean": (
+            "The CVAE's output is the same on every call, so no noise reaches the decoder: "
+            "feed the decoder the sample t = sampling([t_mean, t_log_var]) (through "
+            "layers.Lambda(sampling)), not t_mean."
+        ),
+        "loss_omitted": (
+            "The CVAE has no loss: pass x, x_decoded_mean, t_mean and t_log_var through "
+            "NegativeVLB(), which adds vlb_binomial as the model's loss, and make its output "
+            "the model's output."
+        ),
+        "encoder_not_shared": (
+            "The cvae does not hold the cond_encoder's weights, so training the cvae would not "
+            "train it: build the encoder once and use it in both models (or call cond_encoder "
+            "inside the cvae)."
+        ),
+        "decoder_not_shared": (
+            "The cvae does not hold the cond_decoder's weights, so training the cvae would not "
+            "train the decoder that draws the samples: build the decoder once and use it in "
+            "both models (or call cond_decoder inside the cvae)."
+        ),
+        "vlb_first": (
+            "This check trains your CVAE, whose loss is your vlb_binomial, and vlb_binomial "
+            "does not pass its own checks yet: fix Exercise 1 first."
+        ),
+        "label_ignored_in_samples": (
+            "The conditional samples are not the digits asked for. Does the decoder inside the "
+            "CVAE get the label, and is it the same decoder as cond_decoder (shared layers)?"
+        ),
+    }
+)
+
+CVAE_CONTRACT = (
+    "The contract: cond_encoder maps [x, label] to [t_mean, t_log_var]; cond_decoder maps "
+    "[t, label] to pixel probabilities; cvae maps [x, label] to x_decoded_mean."
+)
+
+
+def _error_text(error: Exception) -> str:
+    from course.checks.sampling import short_error
+
+    return short_error(error)[:600]
+
+
+def _seeded_sampling(seed):
+    """A reparameterized sample with noise from its own seeded generator.
+
+    The CVAE's checks build the student's model with it in place of the notebook's
+    `sampling`, which Exercise 2 grades: so a mistake there costs its own points only, and a
+    grading run draws the same noise whatever ran before it.
+    """
+    import keras
+    from keras import ops
+
+    generator = keras.random.SeedGenerator(seed)
+
+    def sampling(args):
+        t_mean, t_log_var = args
+        epsilon = keras.random.normal(ops.shape(t_mean), seed=generator)
+        return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+
+    return sampling
+
+
+def _build_cvae(build_cvae, latent_dim, n_classes, seed):
+    """The student's three models, built with seeded weights, or a failure message."""
+    import keras
+
+    what = f"build_cvae({latent_dim}, {n_classes})"
+    keras.utils.set_random_seed(seed)
+    names = getattr(build_cvae, "__globals__", None)
+    own = names.get("sampling") if isinstance(names, dict) else None
+    try:
+        if own is not None:
+            names["sampling"] = _seeded_sampling(seed)
+        with quiet_keras():
+            result = build_cvae(latent_dim, n_classes)
+    except NotImplementedError:
+        fail(f"{what} is not implemented yet: replace `raise NotImplementedError()` with "
+             "your code.")  # fmt: skip
+    except Exception as error:  # any error in student code is reported, with a hint
+        return None, f"{what} raised {_error_text(error)}"
+    finally:
+        if own is not None:
+            names["sampling"] = own
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        return None, f"{what} returned {type(result).__name__}. {HINTS['not_three_models']}"
+    for name, model in zip(("cond_encoder", "cond_decoder", "cvae"), result):
+        if not isinstance(model, keras.Model):
+            return None, (f"{what}: the {name} is a {type(model).__name__}, not a Keras "
+                          f"model. {HINTS['not_three_models']}")  # fmt: skip
+    return tuple(result), None
+
+
+def _one_hot(labels, n_classes):
+    return np.eye(n_classes, dtype=np.float32)[labels]
+
+
+def _outputs(model, inputs, name):
+    """A model's outputs on `inputs` as a list of float64 arrays, or a failure message."""
+    try:
+        with quiet_keras():
+            out = model(inputs, training=False)
+    except Exception as error:  # any error in the student's model
+        return None, f"the {name} failed on a batch: {_error_text(error)}"
+    out = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [np.asarray(to_numpy(o, name)) for o in out], None
+
+
+@kernel_side
+def cvae_facts(build_cvae, latent_dim, n_classes, seed):
+    """What the student's CVAE does on a small random batch, as plain data.
+
+    Returns {"error": message} if it cannot be built or run, else the output shapes of the
+    three models, the losses the CVAE added, the largest change between two calls of the
+    CVAE on the same batch (its noise), and whether the CVAE holds the encoder's and the
+    decoder's weights.
+    """
+    models, error = _build_cvae(build_cvae, latent_dim, n_classes, seed)
+    if error:
+        return {"error": error}
+    cond_encoder, cond_decoder, cvae = models
+    rng = np.random.default_rng(seed)
+    batch = 6
+    x = rng.random((batch, N_PIXELS)).astype(np.float32)
+    label = _one_hot(rng.integers(0, n_classes, batch), n_classes)
+    t = rng.normal(size=(batch, latent_dim)).astype(np.float32)
+    facts = {}
+    for name, model, inputs in (("cond_encoder", cond_encoder, [x, label]),
+                                ("cond_decoder", cond_decoder, [t, label]),
+                                ("cvae", cvae, [x, label])):  # fmt: skip
+        out, error = _outputs(model, inputs, name)
+        if error:
+            return {"error": error}
+        facts[name] = [list(o.shape) for o in out]
+        if name == "cvae":
+            first = out[0]
+            try:
+                facts["losses"] = [float(to_numpy(v, "a loss")) for v in cvae.losses]
+            except (AssertionError, TypeError, ValueError):
+                facts["losses"] = []
+    again, error = _outputs(cvae, [x, label], "cvae")
+    same_shape = not error and again[0].shape == first.shape
+    facts["noise"] = float(np.max(np.abs(again[0] - first))) if same_shape else 0.0
+    held = {id(w) for w in cvae.weights}
+    facts["shares_encoder"] = all(id(w) in held for w in cond_encoder.weights)
+    facts["shares_decoder"] = all(id(w) in held for w in cond_decoder.weights)
+    return facts
+
+
+def _build_failure(message):
+    """Fail with `message` and the hint its error points to."""
+    hint = ""
+    if "expected shape" in message or "expected axis" in message:
+        hint = HINTS["input_width"]
+    elif "broadcast" in message.lower() or "incompatible shapes" in message.lower():
+        hint = HINTS["label_added"]
+    fail(f"{message} {hint} {CVAE_CONTRACT}".replace("  ", " "))
+
+
+def describe_sizes(latent_dim, n_classes):
+    return f"build_cvae({latent_dim}, {n_classes})"
+
+
+def compare_structure(facts, latent_dim, n_classes):
+    """Fail unless the facts of `cvae_facts` show the contract's shapes, noise and loss."""
+    if "error" in facts:
+        _build_failure(facts["error"])
+    what = describe_sizes(latent_dim, n_classes)
+    expected = {
+        "cond_encoder": [[6, latent_dim], [6, latent_dim]],
+        "cond_decoder": [[6, N_PIXELS]],
+        "cvae": [[6, N_PIXELS]],
+    }
+    for name, shapes in expected.items():
+        if facts[name] != shapes:
+            fail(f"{what}: on a batch of 6, the {name} returned shapes {facts[name]}; expected "
+                 f"{shapes}. {CVAE_CONTRACT}")  # fmt: skip
+    if not facts["losses"]:
+        fail(f"{what}: {HINTS['loss_omitted']}")
+    if not all(np.isfinite(facts["losses"])):
+        fail(f"{what}: the CVAE's loss is not finite on a batch of random images.")
+    if facts["noise"] == 0.0:
+        fail(f"{what}: {HINTS['decoder_gets_mean']}")
+    for part in ("encoder", "decoder"):
+        if not facts[f"shares_{part}"]:
+            fail(f"{what}: {HINTS[f'{part}_not_shared']}")
+
+
+def check_cvae_structure(build_cvae):
+    """Shapes of the three models at the notebook's sizes, the loss added, noise inside."""
+    facts = cvae_facts(build_cvae, CVAE_LATENT_DIM, CVAE_N_CLASSES, CVAE_SEED)
+    compare_structure(facts, CVAE_LATENT_DIM, CVAE_N_CLASSES)
+    passed(
+        "cond_encoder, cond_decoder and cvae have the contract's inputs and outputs, the cvae "
+        "adds its loss and samples its code."
+    )
+
+
+@kernel_side
+def cvae_label_effects(build_cvae, latent_dim, n_classes, seed):
+    """How far changing the label moves the encoder's and the decoder's outputs, at the
+    seeded initial weights: {"encoder": largest change, "decoder": largest change}, or
+    {"error": message}."""
+    models, error = _build_cvae(build_cvae, latent_dim, n_classes, seed)
+    if error:
+        return {"error": error}
+    cond_encoder, cond_decoder, _ = models
+    rng = np.random.default_rng(seed)
+    batch = 8
+    x = rng.random((batch, N_PIXELS)).astype(np.float32)
+    t = rng.normal(size=(batch, latent_dim)).astype(np.float32)
+    digits = rng.integers(0, n_classes, batch)
+    label_a = _one_hot(digits, n_classes)
+    label_b = _one_hot((digits + rng.integers(1, n_classes, batch)) % n_classes, n_classes)
+    effects = {}
+    for name, model, first in (("encoder", cond_encoder, x), ("decoder", cond_decoder, t)):
+        out_a, error = _outputs(model, [first, label_a], f"cond_{name}")
+        out_b, error_b = _outputs(model, [first, label_b], f"cond_{name}")
+        if error or error_b:
+            return {"error": error or error_b}
+        effects[name] = max(float(np.max(np.abs(a - b))) for a, b in zip(out_a, out_b))
+    return effects
+
+
+def compare_label_effects(effects, latent_dim, n_classes):
+    if "error" in effects:
+        _build_failure(effects["error"])
+    what = describe_sizes(latent_dim, n_classes)
+    for name in ("encoder", "decoder"):
+        if not effects[name] > CVAE_LABEL_EFFECT_MIN:
+            fail(f"{what}: {HINTS[f'label_not_in_{name}']}")
+
+
+def check_cvae_label_reaches_both(build_cvae):
+    """Changing the label changes the encoder's and the decoder's outputs (fixed weights)."""
+    effects = cvae_label_effects(build_cvae, CVAE_LATENT_DIM, CVAE_N_CLASSES, CVAE_SEED)
+    compare_label_effects(effects, CVAE_LATENT_DIM, CVAE_N_CLASSES)
+    passed("the label reaches both the encoder and the decoder.")
+
+
+# The last trained model, so that the cells that judge one training share it: the student's
+# objects it was built from, and what the training left.
+_TRAINED: list = []
+
+
+def _grading_digits():
+    """The notebook's digits, quietly: training images and labels (the first
+    CVAE_TRAIN_DIGITS), and the first 1,000 test images and labels; pixels in [0, 1]."""
+    import contextlib
+    import io
+
+    from course.data import load_mnist
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        (x_train, y_train), (x_test, y_test) = load_mnist()
+    n = CVAE_TRAIN_DIGITS
+    x_train = x_train[:n].reshape(n, -1).astype(np.float32) / 255.0
+    x_test = x_test[:1000].reshape(len(x_test[:1000]), -1).astype(np.float32) / 255.0
+    return x_train, y_train[:n].astype(np.int64), x_test, y_test[:1000].astype(np.int64)
+
+
+def _ingredients(build_cvae):
+    """What a trained model depends on: build_cvae and the notebook's objects it uses."""
+    names = ("vlb_binomial", "NegativeVLB", "build_encoder", "build_decoder")
+    found = getattr(build_cvae, "__globals__", {})
+    return [build_cvae, *(found.get(name) for name in names)]
+
+
+def _train(build_cvae):
+    """(cvae, cond_decoder, history losses, digits), trained once per build_cvae."""
+    import keras
+
+    ingredients = _ingredients(build_cvae)
+    if _TRAINED and all(a is b for a, b in zip(_TRAINED[0], ingredients)):
+        return _TRAINED[1]
+    _TRAINED.clear()
+    models, error = _build_cvae(build_cvae, CVAE_LATENT_DIM, CVAE_N_CLASSES, CVAE_SEED)
+    if error:
+        return error
+    _, cond_decoder, cvae = models
+    digits = _grading_digits()
+    x_train, y_train = digits[0], _one_hot(digits[1], CVAE_N_CLASSES)
+    try:
+        with quiet_keras():
+            cvae.compile(optimizer=keras.optimizers.Adam(CVAE_LEARNING_RATE))
+            history = cvae.fit([x_train, y_train], epochs=CVAE_EPOCHS,
+                               batch_size=CVAE_BATCH_SIZE, shuffle=True, verbose=0)  # fmt: skip
+    except Exception as error:  # any failure of the student's model in training
+        text = _error_text(error)
+        hint = HINTS["loss_omitted"] if "loss" in text.lower() else ""
+        return f"training the cvae failed: {text}. {hint}"
+    trained = (cvae, cond_decoder, [float(v) for v in history.history["loss"]], digits)
+    _TRAINED.append(ingredients)
+    _TRAINED.append(trained)
+    return trained
+
+
+@kernel_side
+def cvae_trained(build_cvae, eval_indices, code_seed):
+    """Train the student's CVAE as grading does (once per build_cvae), then measure it.
+
+    eval_indices: which of the first 1,000 test digits the loss is measured on. code_seed:
+    the seed of the prior codes of the conditional samples. Returns {"error": message}, or
+    the training losses per epoch, the loss on those digits (nats per image), the
+    conditional samples (CVAE_SAMPLES_PER_DIGIT per digit) with their labels, the training
+    digits' per-digit mean images, their mean intensity and their per-pixel variance.
+    """
+    trained = _train(build_cvae)
+    if isinstance(trained, str):
+        return {"error": trained}
+    cvae, cond_decoder, losses, (x_train, y_train, x_test, y_test) = trained
+    eval_indices = np.asarray(eval_indices, np.int64)
+    x_eval = x_test[eval_indices]
+    y_eval = _one_hot(y_test[eval_indices], CVAE_N_CLASSES)
+    out, error = _outputs(cvae, [x_eval, y_eval], "cvae")
+    if error:
+        return {"error": error}
+    eval_loss = float(sum(float(to_numpy(v, "the loss")) for v in cvae.losses))
+    labels = np.repeat(np.arange(CVAE_N_CLASSES), CVAE_SAMPLES_PER_DIGIT)
+    codes = np.random.default_rng(code_seed).normal(size=(len(labels), CVAE_LATENT_DIM))
+    codes = codes.astype(np.float32)
+    samples, error = _outputs(cond_decoder, [codes, _one_hot(labels, CVAE_N_CLASSES)],
+                              "cond_decoder")  # fmt: skip
+    if error:
+        return {"error": error}
+    return {
+        "losses": losses,
+        "eval_loss": eval_loss,
+        "samples": samples[0].astype(np.float32),
+        "sample_labels": labels,
+        "mean_images": np.stack(
+            [x_train[y_train == d].mean(axis=0) for d in range(CVAE_N_CLASSES)]
+        ),
+        "data_mean": float(x_train.mean()),
+        "data_pixel_variance": float(x_train.var(axis=0).mean()),
+    }
+
+
+def nearest_mean_accuracy(images, labels, mean_images):
+    """Fraction of images whose nearest per-digit mean image is their own digit's."""
+    distances = ((images[:, None, :] - mean_images[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(distances.argmin(axis=1) == labels))
+
+
+def compare_learning(result, where):
+    if "error" in result:
+        _build_failure(result["error"])
+    loss = result["eval_loss"]
+    if not np.isfinite(loss) or loss > CVAE_LOSS_MAX:
+        fail(
+            f"After the short training, the CVAE's loss {where} is {loss:.1f} nats per image; "
+            f"a CVAE wired as the contract says gets below {CVAE_LOSS_MAX:.0f} "
+            f"(training losses per epoch: {np.round(result['losses'], 1).tolist()}). Does "
+            "the decoder get the sample and the label, and the loss the encoder's outputs?"
+        )
+
+
+def compare_samples(result, where):
+    if "error" in result:
+        _build_failure(result["error"])
+    samples = np.asarray(result["samples"], np.float64)
+    expected = (len(result["sample_labels"]), N_PIXELS)
+    if samples.shape != expected or not np.all(np.isfinite(samples)):
+        fail(f"cond_decoder returned samples of shape {samples.shape}, or values that are not "
+             f"finite; expected finite values of shape {expected}.")  # fmt: skip
+    mean_ratio = samples.mean() / result["data_mean"]
+    variance_ratio = samples.var(axis=0).mean() / result["data_pixel_variance"]
+    low, high = CVAE_MEAN_RATIO
+    if not low <= mean_ratio <= high:
+        fail(f"The generated images {where} have a mean intensity {mean_ratio:.2f} times the "
+             f"digits'; a trained CVAE gives {low}-{high} times. Is the loss the one of the "
+             "sample's decoding, and does the decoder end in its sigmoid?")  # fmt: skip
+    low, high = CVAE_VARIANCE_RATIO
+    if not low <= variance_ratio <= high:
+        fail(f"The generated images {where} vary from sample to sample {variance_ratio:.2f} "
+             f"times as much as the digits (per pixel); a trained CVAE gives {low}-{high} "
+             "times. Does the decoder use the code t and the label?")  # fmt: skip
+    accuracy = nearest_mean_accuracy(samples, np.asarray(result["sample_labels"]),
+                                     np.asarray(result["mean_images"]))  # fmt: skip
+    if accuracy < CVAE_ACCURACY_MIN:
+        fail(f"Of the conditional samples {where}, {accuracy:.0%} are nearest to their own "
+             f"digit's mean image (chance: 10%; a trained CVAE: above "
+             f"{CVAE_ACCURACY_MIN:.0%}). {HINTS['label_ignored_in_samples']}")  # fmt: skip
+
+
+def require_working_loss(vlb_binomial):
+    """Fail unless `vlb_binomial` gives the reference bound on grey-level images: the
+    training checks train with it."""
+    reference = expected_values("nb08")["vlb"]["full"]
+    try:
+        value = vlb_value(vlb_binomial, vlb_fixture("full"))
+    except CheckFailed as error:
+        fail(f"{HINTS['vlb_first']} ({error})")
+    if not close(value, reference["expected"], VLB_RTOL, VLB_ATOL):
+        fail(HINTS["vlb_first"])
+
+
+def check_cvae_learns(build_cvae, vlb_binomial):
+    """A short seeded training brings the loss on held-out digits below the threshold."""
+    require_working_loss(vlb_binomial)
+    result = cvae_trained(build_cvae, np.arange(CVAE_EVAL_DIGITS), 0)
+    compare_learning(result, "on held-out digits")
+    passed(
+        f"after {CVAE_EPOCHS} short epochs the CVAE's loss on held-out digits is below "
+        f"{CVAE_LOSS_MAX:.0f} nats per image."
+    )
+
+
+def check_cvae_samples(build_cvae, vlb_binomial):
+    """After the short training, generated images look like digits, of the digit asked for."""
+    require_working_loss(vlb_binomial)
+    result = cvae_trained(build_cvae, np.arange(CVAE_EVAL_DIGITS), 0)
+    compare_samples(result, "from the prior")
+    passed(
+        "the generated images have the digits' intensity and variety, and most conditional "
+        "samples are nearest to their own digit's mean image."
+    )
