@@ -17,8 +17,12 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "08_conditional_vae"
 VLB = [m for m in MISTAKES if m.target == "vlb_binomial"]
 SAMPLING = [m for m in MISTAKES if m.target == "sampling"]
-# Two mistakes per submission, one in each function: their cells never overlap.
-PAIRS = list(itertools.zip_longest(VLB, SAMPLING))
+CVAE = [m for m in MISTAKES if m.target == "build_cvae"]
+# Up to three mistakes per submission, one in each function. A wrong vlb_binomial also costs
+# the two cells that train the CVAE (it is the CVAE's loss), so cells can overlap: a
+# submission loses the union of its mistakes' cells.
+PAIRS = list(itertools.zip_longest(VLB, SAMPLING, CVAE))
+FULL = 20
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,7 @@ def test_solution_scores_full_marks(graded):
     solution = results["solution"]
     assert solution.status == "graded"
     assert solution.scores == solution.max_scores
-    assert solution.total == 13
+    assert solution.total == FULL
 
 
 def test_no_graded_cell_of_the_solution_writes_to_stderr(graded):
@@ -95,7 +99,7 @@ def test_grades_are_exported_for_every_student(graded):
     rows = grading.read_grades_csv(course / "grades.csv")
     by_student = {row["student_id"]: row for row in rows}
     assert set(by_student) == set(results)
-    assert float(by_student["solution"]["raw_score"]) == 13
+    assert float(by_student["solution"]["raw_score"]) == FULL
     assert float(by_student["stub"]["raw_score"]) == 0
 
 
@@ -109,7 +113,7 @@ def test_the_table_shows_points_per_cell(graded):
     _, results = graded
     text = grading.table(list(results.values()))
     assert "vlb_kl" in text and "sampling_gradients" in text
-    assert "solution" in text and "13" in text and "not a readable notebook" in text
+    assert "solution" in text and str(FULL) in text and "not a readable notebook" in text
 
 
 def test_the_class_report_names_the_mistakes_the_checks_hint_at(graded):
@@ -117,7 +121,7 @@ def test_the_class_report_names_the_mistakes_the_checks_hint_at(graded):
     html_path, csv_path = report.write_report(course, ASSIGNMENT, list(results.values()))
     rows = {row["student"]: row for row in grading.read_grades_csv(csv_path)}
     assert set(rows) == set(results)
-    assert rows["solution"]["mistakes"] == "" and rows["solution"]["total"] == "13"
+    assert rows["solution"]["mistakes"] == "" and rows["solution"]["total"] == str(FULL)
     for index, pair in enumerate(PAIRS):
         row, mistakes = rows[f"mistakes_{index}"], [m for m in pair if m is not None]
         named = set(row["mistakes"].split(";"))

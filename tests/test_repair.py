@@ -24,7 +24,7 @@ from tests.nbgrader_cells import source_notebook
 
 ASSIGNMENT = "08_conditional_vae"
 SOURCE = source_notebook(ASSIGNMENT)
-FULL = 13
+FULL = 20
 
 
 def grade_id(cell) -> str | None:
@@ -481,8 +481,8 @@ def digest(folder) -> dict:
 
 def test_a_class_with_broken_cells_gets_full_marks_and_named_repairs(course):
     """(a) a duplicated test cell, (b) a deleted one, (c) all metadata lost, (d) an extra
-    graded cell worth 100 points: each correct submission gets 13/13 with a report, and the
-    untouched one 13/13 with none."""
+    graded cell worth 100 points: each correct submission gets 20/20 with a report, and the
+    untouched one 20/20 with none."""
     import shutil
 
     shutil.rmtree(course / "submitted", ignore_errors=True)
