@@ -148,6 +148,22 @@ def call_student(function, *args, what: str):
         fail(f"{what} raised {type(error).__name__}: {error}")
 
 
+def returned_pair(result, what: str, names: tuple[str, str], described: str = ""):
+    """The two parts of a student's `return first, second`, or a failure that says so
+    (a missing `return`, or anything that is not a pair). `described` follows the pair in
+    the message, e.g. " of two arrays"."""
+    if result is None:
+        to_numpy(result, what)  # fails with the message about a missing `return`
+    try:
+        first, second = result
+    except (TypeError, ValueError):
+        fail(
+            f"{what} should return a pair ({names[0]}, {names[1]}){described}; it returned "
+            f"{type_name(result)}. End it with `return {names[0]}, {names[1]}`."
+        )
+    return first, second
+
+
 def expected_values(notebook: str) -> dict:
     """The reference values of one notebook's visible checks (made by `make references`)."""
     text = resources.files("course").joinpath("expected", f"{notebook}.json").read_text()

@@ -27,6 +27,7 @@ from course.checks.core import (
     passed,
     predict_quietly,
     quiet_keras,
+    returned_pair,
     to_numpy,
 )
 from course.probe import type_name
@@ -663,15 +664,7 @@ def posterior_result(posterior_mean, x_tilde, candidates, noise_std, what="poste
     n_images, n_candidates = len(x_tilde), len(candidates)
     result = call_student(posterior_mean, x_tilde.copy(), candidates.copy(), noise_std,
                           what=what)  # fmt: skip
-    if result is None:
-        to_numpy(result, what)  # fails with the message about a missing `return`
-    try:
-        probabilities, means = result
-    except (TypeError, ValueError):
-        fail(
-            f"{what} should return a pair (probabilities, means); it returned "
-            f"{type_name(result)}. End it with `return probabilities, means`."
-        )
+    probabilities, means = returned_pair(result, what, ("probabilities", "means"))
     probabilities, means = to_numpy(probabilities, what), to_numpy(means, what)
     call = f"{what} for {n_images} images and {n_candidates} candidates"
     if probabilities.shape != (n_images, n_candidates):

@@ -24,9 +24,9 @@ from course.checks.core import (
     fail,
     fixed_rng,
     passed,
+    returned_pair,
     to_numpy,
 )
-from course.probe import type_name
 
 __all__ = [
     "BASELINE_VARIANCE_RATIO_MAX",
@@ -153,15 +153,9 @@ def pathwise_estimates(pathwise_gradient, t_mean, t_log_var, epsilon, *extra,
     """
     n_repeats, n_samples = epsilon.shape
     result = call_student(pathwise_gradient, t_mean, t_log_var, epsilon.copy(), *extra, what=what)
-    if result is None:
-        to_numpy(result, what)  # fails with the message about a missing `return`
-    try:
-        grad_mean, grad_log_var = result
-    except (TypeError, ValueError):
-        fail(
-            f"{what} should return a pair (grad_mean, grad_log_var) of two arrays; it returned "
-            f"{type_name(result)}. End it with `return grad_mean, grad_log_var`."
-        )
+    grad_mean, grad_log_var = returned_pair(
+        result, what, ("grad_mean", "grad_log_var"), described=" of two arrays"
+    )
     values = {"grad_mean": to_numpy(grad_mean, what), "grad_log_var": to_numpy(grad_log_var, what)}
     for name, value in values.items():
         if value.shape != (n_repeats,):
