@@ -23,17 +23,19 @@ from tests.test_class_grading import (
     ASSIGNMENT,
     FULL,
     PATHWISE_POINTS,
+    SCORE_POINTS,
     autograded,
     by_student,
+    pathwise_with,
     printed,
-    sampling_with,
     submit,
 )
 
 pytestmark = pytest.mark.slow
 CLASS = {
     "solution": {},
-    "no_sampling": {"sampling": "def sampling(args):\n    raise NotImplementedError()\n"},
+    "no_score": {"score_function_gradient": "def score_function_gradient(*args):\n"
+                                            "    raise NotImplementedError()\n"},
     "no_pathwise": {"pathwise_gradient": "def pathwise_gradient(t_mean, t_log_var, epsilon):\n"
                                          "    raise NotImplementedError()\n"},
 }  # fmt: skip
@@ -63,7 +65,7 @@ def test_a_dask_cluster_grades_a_class_as_this_machine_does(course):
             )
         )
     assert results["solution"].total == FULL
-    assert results["no_sampling"].total == PATHWISE_POINTS
+    assert results["no_score"].total == FULL - SCORE_POINTS
     assert results["no_pathwise"].total == FULL - PATHWISE_POINTS
     assert all(r.status == "graded" for r in results.values())
     workers = {r.worker for r in results.values()}
@@ -134,7 +136,7 @@ def test_a_class_is_graded_in_parallel_into_postgresql_and_exported(tmp_path, mo
     attack = (f"import psycopg\ntry:\n    psycopg.connect({postgres!r}, connect_timeout=3)\n"
               "    print('REACHED THE GRADEBOOK')\nexcept Exception as error:\n"
               "    print('no database:', type(error).__name__)\n")  # fmt: skip
-    submit(course, "intruder", sampling=sampling_with(attack))
+    submit(course, "intruder", pathwise_gradient=pathwise_with(attack))
     results = by_student(grading.grade(course, ASSIGNMENT, Options(jobs=2, progress=False)))
     assert not (course / "gradebook.db").exists(), "grades went to sqlite, not PostgreSQL"
     export = grading.nbgrader(course, "export", "--to=exported.csv")
@@ -142,7 +144,7 @@ def test_a_class_is_graded_in_parallel_into_postgresql_and_exported(tmp_path, mo
     rows = {r["student_id"]: r for r in grading.read_grades_csv(course / "exported.csv")
             if r["assignment"] == ASSIGNMENT}  # fmt: skip
     assert {s: float(r["score"]) for s, r in rows.items()} == {
-        "solution": FULL, "no_sampling": PATHWISE_POINTS, "no_pathwise": FULL - PATHWISE_POINTS,
+        "solution": FULL, "no_score": FULL - SCORE_POINTS, "no_pathwise": FULL - PATHWISE_POINTS,
         "intruder": FULL,
     }  # fmt: skip
     assert results["intruder"].status == "graded"

@@ -18,9 +18,9 @@ ASSIGNMENT = "08_conditional_vae"
 VLB = [m for m in MISTAKES if m.target == "vlb_binomial"]
 SAMPLING = [m for m in MISTAKES if m.target == "sampling"]
 CVAE = [m for m in MISTAKES if m.target == "build_cvae"]
-# Up to three mistakes per submission, one in each function. A wrong vlb_binomial also costs
-# the two cells that train the CVAE (it is the CVAE's loss), so cells can overlap: a
-# submission loses the union of its mistakes' cells.
+# Up to three mistakes per submission, one in each function. The cells that train the CVAE do
+# so with stand-ins for vlb_binomial and sampling, so each mistake costs its own cells only;
+# a submission loses the union of its mistakes' cells.
 PAIRS = list(itertools.zip_longest(VLB, SAMPLING, CVAE))
 FULL = 20
 

@@ -661,16 +661,16 @@ def posterior_result(posterior_mean, x_tilde, candidates, noise_std, what="poste
 
     Fails unless it returns a pair of finite arrays of shapes (n, K) and x_tilde's shape.
     """
-    n_images, n_candidates = len(x_tilde), len(candidates)
+    expected = (len(x_tilde), len(candidates))
     result = call_student(posterior_mean, x_tilde.copy(), candidates.copy(), noise_std,
                           what=what)  # fmt: skip
     probabilities, means = returned_pair(result, what, ("probabilities", "means"))
     probabilities, means = to_numpy(probabilities, what), to_numpy(means, what)
-    call = f"{what} for {n_images} images and {n_candidates} candidates"
-    if probabilities.shape != (n_images, n_candidates):
+    call = f"{what} for {expected[0]} images and {expected[1]} candidates"
+    if probabilities.shape != expected:
         fail(
             f"{call} returned probabilities of shape {probabilities.shape}; expected "
-            f"({n_images}, {n_candidates}): one row per image, one column per candidate."
+            f"{expected}: one row per image, one column per candidate."
         )
     if means.shape != x_tilde.shape:
         fail(
@@ -680,7 +680,7 @@ def posterior_result(posterior_mean, x_tilde, candidates, noise_std, what="poste
     if not np.all(np.isfinite(probabilities)) or not np.all(np.isfinite(means)):
         fail(f"{call} returned values that are not finite (NaN or inf). "
              f"{HINTS['posterior_naive_exp']}")  # fmt: skip
-    return probabilities, means
+    return (probabilities, means)
 
 
 def check_normalised(probabilities, where):
