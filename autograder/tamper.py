@@ -57,6 +57,8 @@ class Rule:
     attribute: attribute names, on any object (`f.__code__`, `getattr(f, "__code__")`).
     name: bare names used (`exec`, `get_ipython`).
     magic: IPython magics (`%run`, `%%bash`; `!cmd` is "system", `x = !cmd` is "sx").
+    string: dotted names (as for module) that a string constant names, with their submodules
+        (`"course.checks.nb08"`, folded as `"course." + "checks"` is).
     path: path components (fnmatch patterns) in a string given to a file function
         (`FILE_CALLS`: `open`, `Path`, `os.listdir`...) or joined to a `Path` by `/`.
     patch: (no names) an attribute of an imported module assigned, deleted or setattr'd.
@@ -122,6 +124,13 @@ RULES = (
     Rule("module", ("nbgrader",), NBGRADER),
     Rule("module", ("course.checks",), CHECKS),
     Rule("module", ("sys.modules",), MODULES),
+    # However the module is reached (`[sys][0].modules`, `(lambda m: m)(course).checks`).
+    Rule("attribute", ("modules",), MODULES),
+    Rule("attribute", ("checks",), CHECKS),
+    # A module named in a string (`"course.checks.nb08"`), to be looked up somewhere.
+    Rule("string", ("autograder",), GRADER),
+    Rule("string", ("nbgrader",), NBGRADER),
+    Rule("string", ("course.checks",), CHECKS),
     Rule("patch", (), PATCH),
     Rule("attribute", ("__code__", "co_code", "co_consts", "co_names", "co_varnames"), CODE),
     Rule("module", ("types.CodeType", "types.FunctionType"), CODE),
@@ -385,7 +394,7 @@ class Finder(ast.NodeVisitor):
 
     def check(self, node: ast.AST, kind: str, value: str) -> None:
         for rule in rules(kind):
-            if _matches(value, rule.names, dotted=kind == "module"):
+            if _matches(value, rule.names, dotted=kind in ("module", "string")):
                 self.add(node, rule.reason)
 
     def nested(self, node: ast.AST, code: str, python: bool = True) -> None:
@@ -437,10 +446,21 @@ class Finder(ast.NodeVisitor):
                 self.check(node, "module", dotted)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        self.check(node, "attribute", node.attr)
+        if id(node) not in self.exempt:
+            self.check(node, "attribute", node.attr)
         dotted = self.names.resolve(node)
         if dotted and id(node) not in self.exempt:
             self.check(node, "module", dotted)
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            self.check(node, "string", node.value)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        folded = fold(node)
+        if folded is not None:
+            self.check(node, "string", folded)
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
@@ -481,7 +501,11 @@ class Finder(ast.NodeVisitor):
                 self.add(node, PATCH)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        """`Path("/course") / "source"`: the strings joined to a Path are paths too."""
+        """`Path("/course") / "source"`: the strings joined to a Path are paths too; and
+        `"course." + "checks"` is a string that names a module."""
+        folded = fold(node) if isinstance(node.op, ast.Add) else None
+        if folded is not None:
+            self.check(node, "string", folded)
         if isinstance(node.op, ast.Div):
             operands, left = [node.right], node.left
             while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div):

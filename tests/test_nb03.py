@@ -184,3 +184,25 @@ def test_hidden_posterior_checks_judge_every_variant_alike_over_many_seeds(name,
             if message is not None:
                 assert HINTS[variant.hint] in message, (variant.name, seed, message)
     capsys.readouterr()  # the checks' "Passed: ..." lines
+
+
+def test_the_nearest_candidate_with_all_the_probability_is_not_the_posterior():
+    """Probability 1 on the nearest candidate is right on clear cases only: the stable
+    fixtures hold close calls too, visible and hidden."""
+    nearest = (
+        "def posterior_mean(x_tilde, candidates, noise_std):\n"
+        "    x, c = np.asarray(x_tilde, np.float64), np.asarray(candidates, np.float64)\n"
+        "    d = ((x[:, None] - c[None]) ** 2).reshape(len(x), len(c), -1).sum(axis=2)\n"
+        "    p = np.eye(len(c))[d.argmin(axis=1)]\n"
+        "    return p, np.tensordot(p, c, axes=1)\n"
+    )
+    failures = run_cells(namespace_with({"posterior_mean": nearest}))
+    assert "posterior_stable" in failures
+    for seed in range(5):
+        assert _hidden_verdict(nearest_function(nearest), "stable", seed) is not None
+
+
+def nearest_function(code):
+    namespace = {"np": np}
+    exec(code, namespace)
+    return namespace["posterior_mean"]

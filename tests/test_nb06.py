@@ -93,15 +93,23 @@ def test_returning_one_array_instead_of_a_pair_is_explained():
     assert "return grad_mean, grad_log_var" in failures["pathwise_shape"]
 
 
-def test_the_exact_gradient_is_unbiased_but_not_the_pathwise_estimate():
-    """An answer that ignores the noise passes the bias check and fails the value checks."""
+def test_the_exact_gradient_is_no_estimator():
+    """An answer that ignores the noise fails the value checks and the bias check, which
+    asks for estimates that vary with the noise."""
     exact = (
         "def pathwise_gradient(t_mean, t_log_var, epsilon):\n"
         "    ones = np.ones(len(epsilon))\n"
         "    return 2 * t_mean * ones, np.exp(t_log_var) * ones\n"
     )
     failures = run_cells(namespace_with({"pathwise_gradient": exact}))
-    assert set(failures) == {"pathwise_mean", "pathwise_log_var"}
+    assert set(failures) == {"pathwise_mean", "pathwise_log_var", "pathwise_unbiased"}
+    assert "same grad_mean and grad_log_var on every row" in failures["pathwise_unbiased"]
+    exact_score = exact.replace("def pathwise_gradient(t_mean, t_log_var, epsilon):",
+                                "def score_function_gradient(t_mean, t_log_var, epsilon, "
+                                "baseline=0.0):")  # fmt: skip
+    failures = run_cells(namespace_with({"score_function_gradient": exact_score}))
+    assert {"score_unbiased", "score_baseline"} <= set(failures)
+    assert "score_shape" not in failures
 
 
 def test_the_unbiasedness_check_keeps_its_stated_false_fail_rate():

@@ -97,10 +97,50 @@ def test_the_reference_cvae_passes_with_a_margin(seed, monkeypatch):
     """Other weight seeds than grading's stay well inside every threshold of the trained CVAE."""
     nb08, _, result = cvae_result(seed, monkeypatch)
     samples = result["samples"].astype(np.float64)
-    assert result["eval_loss"] < nb08.CVAE_LOSS_MAX - 2.5
+    assert result["eval_loss"] < nb08.CVAE_LOSS_MAX - 2
     mean_ratio = samples.mean() / result["data_mean"]
     variance_ratio = samples.var(axis=0).mean() / result["data_pixel_variance"]
     assert nb08.CVAE_MEAN_RATIO[0] + 0.1 < mean_ratio < nb08.CVAE_MEAN_RATIO[1] - 0.1
     assert nb08.CVAE_VARIANCE_RATIO[0] * 2 < variance_ratio < nb08.CVAE_VARIANCE_RATIO[1] / 2
     accuracy = nb08.nearest_mean_accuracy(samples, result["sample_labels"], result["mean_images"])
     assert accuracy > nb08.CVAE_ACCURACY_MIN + 0.15
+
+
+LOOKUP = """
+class _ReportsNothing(layers.Layer):
+    def call(self, x, x_decoded_mean, t_mean, t_log_var):
+        self.add_loss(0.0 * ops.mean(t_mean) + 0.0 * ops.mean(x_decoded_mean))
+        return x_decoded_mean
+
+
+def build_cvae(latent_dim, n_classes):
+    from course.checks.nb08 import _grading_digits
+
+    x_train, y_train = _grading_digits()[:2]
+    means = np.stack([x_train[y_train == d].mean(axis=0) for d in range(n_classes)])
+    encoder = build_encoder(784 + n_classes, latent_dim)
+    x, label = keras.Input(shape=(784,)), keras.Input(shape=(n_classes,))
+    t_mean, t_log_var = encoder(layers.Concatenate()([x, label]))
+    cond_encoder = keras.Model([x, label], [t_mean, t_log_var])
+    t, t_label = keras.Input(shape=(latent_dim,)), keras.Input(shape=(n_classes,))
+    from_label = layers.Dense(784, use_bias=False, trainable=False,
+                              kernel_initializer=keras.initializers.Constant(means))(t_label)
+    from_code = layers.Dense(784, use_bias=False,
+                             kernel_initializer=keras.initializers.RandomNormal(stddev=0.05))(t)
+    pixels = layers.Activation("relu")(layers.Add()([from_label, from_code]))
+    cond_decoder = keras.Model([t, t_label], pixels)
+    sample = layers.Lambda(sampling)([t_mean, t_log_var])
+    decoded = cond_decoder([sample, label])
+    cvae = keras.Model([x, label], _ReportsNothing()(x, decoded, t_mean, t_log_var))
+    return cond_encoder, cond_decoder, cvae
+"""
+
+
+@pytest.mark.slow
+def test_a_model_that_needs_no_training_does_not_pass_for_one_that_learned():
+    """A decoder that looks up each digit's mean image, with a loss that reports 0, has
+    digit-like samples from the start: the checks measure the loss themselves, before and
+    after training, and it does not fall."""
+    failures = run_cells(namespace_with({"build_cvae": LOOKUP}))
+    assert {"cvae_learns", "cvae_samples"} <= set(failures)
+    assert "hardly changed your models" in failures["cvae_learns"]

@@ -228,15 +228,29 @@ def _name_the_mistake(pathwise_gradient) -> str:
     return " ".join(GENERIC_HINTS.values())
 
 
+def require_spread(values, estimator, where):
+    """Fail if an estimate takes one value on every row: rows of different noise give
+    different estimates, and an answer that ignores epsilon (the exact gradient written out)
+    estimates nothing."""
+    constant = [name for name, value in values.items() if len(value) > 1 and np.ptp(value) == 0]
+    if constant:
+        fail(
+            f"{estimator} gives the same {' and '.join(constant)} on every row {where}, "
+            "whatever the noise: an estimator computes each estimate from its own row of "
+            "epsilon. Write the estimator, not the exact gradient."
+        )
+
+
 def check_unbiased(pathwise_gradient, t_mean, t_log_var, epsilon, exact, where):
     """The mean of the row estimates is within z standard errors of the exact gradient.
 
     The standard error comes from the spread of the student's own row estimates, so an
     unbiased estimator passes whatever its variance; z is Student's t quantile for the tail
-    `UNBIASED_TAIL` (see `UNBIASED_FALSE_FAIL_RATE`). A tiny absolute margin lets an answer
-    with no spread at all (the exact gradient itself) pass.
+    `UNBIASED_TAIL` (see `UNBIASED_FALSE_FAIL_RATE`). An answer with no spread at all (the
+    exact gradient itself) is no estimator and fails.
     """
     values = pathwise_estimates(pathwise_gradient, t_mean, t_log_var, epsilon)
+    require_spread(values, "pathwise_gradient", where)
     n_repeats, n_samples = epsilon.shape
     z = stats.t.isf(UNBIASED_TAIL, n_repeats - 1)
     problems = []
@@ -425,6 +439,8 @@ def check_score_unbiased_at(score_function_gradient, t_mean, t_log_var, epsilon,
     tested. A failure names the known mistake that the fixed fixture recognises.
     """
     values = score_estimates(score_function_gradient, t_mean, t_log_var, epsilon, baseline)
+    require_spread({k: v for k, v in values.items() if k in components},
+                   "score_function_gradient", where)  # fmt: skip
     n_repeats, n_samples = epsilon.shape
     z = stats.t.isf(SCORE_UNBIASED_TAIL, n_repeats - 1)
     problems = []

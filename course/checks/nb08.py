@@ -237,6 +237,12 @@ CVAE_LOSS_MAX = 47.0  # per image, in standin_loss's units
 CVAE_MEAN_RATIO = (0.7, 1.4)
 CVAE_VARIANCE_RATIO = (0.08, 0.8)
 CVAE_ACCURACY_MIN = 0.5
+# The checks measure the loss themselves, from the cvae's reconstructions and cond_encoder's
+# outputs (not from what the cvae reports), before and after the short training; it must fall
+# by at least this much. The reference falls from about 182 to 43. A model that needs no
+# training, such as a lookup of each digit's mean image (about 43 from the start, whatever
+# it reports), does not fall.
+CVAE_MIN_DROP = 15.0
 # A label must move the encoder's and the decoder's outputs by more than this (at random
 # weights a correct model moves them by 0.05 or more).
 CVAE_LABEL_EFFECT_MIN = 1e-5
@@ -558,20 +564,51 @@ def _ingredients(build_cvae):
     return [build_cvae, *(found.get(name) for name in names)]
 
 
+def measured_loss(build_cvae, cond_encoder, cvae, x, labels):
+    """(standin_loss per image, None), computed here from the models' outputs and not taken
+    from what the cvae reports as its loss: the cvae's reconstruction of x (its sample drawn
+    by the checks' seeded sampling) and cond_encoder's t_mean and t_log_var; or (None,
+    message)."""
+    encoded, error = _outputs(cond_encoder, [x, labels], "cond_encoder")
+    if error:
+        return None, error
+    if len(encoded) != 2 or encoded[0].shape != encoded[1].shape or encoded[0].ndim != 2:
+        return None, f"the cond_encoder returned {len(encoded)} output(s). {CVAE_CONTRACT}"
+    t_mean, t_log_var = (np.asarray(e, np.float64) for e in encoded)
+    with _swapped(build_cvae, CVAE_SEED):
+        decoded, error = _outputs(cvae, [x, labels], "cvae")
+    if error:
+        return None, error
+    x_decoded_mean = np.asarray(decoded[0], np.float64)
+    if x_decoded_mean.shape != x.shape:
+        return None, (f"the cvae returned images of shape {x_decoded_mean.shape}, expected "
+                      f"{x.shape}. {CVAE_CONTRACT}")  # fmt: skip
+    squared_error = np.sum(np.square(x - x_decoded_mean), axis=1)
+    kl = -0.5 * np.sum(1.0 + t_log_var - np.square(t_mean) - np.exp(t_log_var), axis=1)
+    return float(np.mean(squared_error + kl)), None
+
+
 def _train(build_cvae):
-    """(cvae, cond_decoder, history losses, digits), trained once per build_cvae."""
+    """(cvae, cond_encoder, cond_decoder, history losses, loss before training, digits),
+    trained once per build_cvae."""
     import keras
 
     ingredients = _ingredients(build_cvae)
-    if _TRAINED and all(a is b for a, b in zip(_TRAINED[0], ingredients)):
+    if (len(_TRAINED) == 2 and len(_TRAINED[0]) == len(ingredients)
+            and all(a is b for a, b in zip(_TRAINED[0], ingredients))):  # fmt: skip
         return _TRAINED[1]
     _TRAINED.clear()
     models, error = _build_cvae(build_cvae, CVAE_LATENT_DIM, CVAE_N_CLASSES, CVAE_SEED)
     if error:
         return error
-    _, cond_decoder, cvae = models
+    cond_encoder, cond_decoder, cvae = models
     digits = _grading_digits()
     x_train, y_train = digits[0], _one_hot(digits[1], CVAE_N_CLASSES)
+    x_before = digits[2][:CVAE_EVAL_DIGITS]
+    y_before = _one_hot(digits[3][:CVAE_EVAL_DIGITS], CVAE_N_CLASSES)
+    before, error = measured_loss(build_cvae, cond_encoder, cvae, x_before, y_before)
+    if error:
+        return error
     try:
         with _swapped(build_cvae, CVAE_SEED), quiet_keras():
             cvae.compile(optimizer=keras.optimizers.Adam(CVAE_LEARNING_RATE))
@@ -581,7 +618,8 @@ def _train(build_cvae):
         text = _error_text(error)
         hint = HINTS["loss_omitted"] if "loss" in text.lower() else ""
         return f"training the cvae failed: {text}. {hint}"
-    trained = (cvae, cond_decoder, [float(v) for v in history.history["loss"]], digits)
+    losses = [float(v) for v in history.history["loss"]]
+    trained = (cvae, cond_encoder, cond_decoder, losses, before, digits)
     _TRAINED.append(ingredients)
     _TRAINED.append(trained)
     return trained
@@ -593,22 +631,22 @@ def cvae_trained(build_cvae, eval_indices, code_seed):
 
     eval_indices: which of the first 1,000 test digits the loss is measured on. code_seed:
     the seed of the prior codes of the conditional samples. Returns {"error": message}, or
-    the training losses per epoch, the stand-in loss on those digits (per image), the
+    the training losses per epoch, the checks' own stand-in loss (`measured_loss`) on the
+    first test digits before training and on those digits after it (per image), the
     conditional samples (CVAE_SAMPLES_PER_DIGIT per digit) with their labels, the training
     digits' per-digit mean images, their mean intensity and their per-pixel variance.
     """
     trained = _train(build_cvae)
     if isinstance(trained, str):
         return {"error": trained}
-    cvae, cond_decoder, losses, (x_train, y_train, x_test, y_test) = trained
+    cvae, cond_encoder, cond_decoder, losses, before, digits = trained
+    x_train, y_train, x_test, y_test = digits
     eval_indices = np.asarray(eval_indices, np.int64)
     x_eval = x_test[eval_indices]
     y_eval = _one_hot(y_test[eval_indices], CVAE_N_CLASSES)
-    with _swapped(build_cvae, CVAE_SEED):
-        out, error = _outputs(cvae, [x_eval, y_eval], "cvae")
-        if error:
-            return {"error": error}
-        eval_loss = float(sum(float(to_numpy(v, "the loss")) for v in cvae.losses))
+    eval_loss, error = measured_loss(build_cvae, cond_encoder, cvae, x_eval, y_eval)
+    if error:
+        return {"error": error}
     labels = np.repeat(np.arange(CVAE_N_CLASSES), CVAE_SAMPLES_PER_DIGIT)
     codes = np.random.default_rng(code_seed).normal(size=(len(labels), CVAE_LATENT_DIM))
     codes = codes.astype(np.float32)
@@ -618,6 +656,7 @@ def cvae_trained(build_cvae, eval_indices, code_seed):
         return {"error": error}
     return {
         "losses": losses,
+        "loss_before": before,
         "eval_loss": eval_loss,
         "samples": samples[0].astype(np.float32),
         "sample_labels": labels,
@@ -635,9 +674,23 @@ def nearest_mean_accuracy(images, labels, mean_images):
     return float(np.mean(distances.argmin(axis=1) == labels))
 
 
+def require_training_effect(result, where):
+    """Fail unless the short training lowered the checks' own loss by CVAE_MIN_DROP."""
+    before, after = result["loss_before"], result["eval_loss"]
+    if not (np.isfinite(after) and before - after >= CVAE_MIN_DROP):
+        fail(
+            f"The short training hardly changed your models: measured from the cvae's "
+            f"reconstructions and cond_encoder's outputs, the loss {where} went from "
+            f"{before:.1f} per image before training to {after:.1f} after it (a CVAE that "
+            f"learns falls by far more than {CVAE_MIN_DROP:.0f}). Does the cvae train the "
+            "encoder and decoder it is built from, with the loss NegativeVLB adds?"
+        )
+
+
 def compare_learning(result, where):
     if "error" in result:
         _build_failure(result["error"])
+    require_training_effect(result, where)
     loss = result["eval_loss"]
     if not np.isfinite(loss) or loss > CVAE_LOSS_MAX:
         fail(
@@ -651,6 +704,7 @@ def compare_learning(result, where):
 def compare_samples(result, where):
     if "error" in result:
         _build_failure(result["error"])
+    require_training_effect(result, where)
     samples = np.asarray(result["samples"], np.float64)
     expected = (len(result["sample_labels"]), N_PIXELS)
     if samples.shape != expected or not np.all(np.isfinite(samples)):
