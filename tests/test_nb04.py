@@ -159,6 +159,13 @@ def test_notebook_04_reports_its_figures(executed):
     assert found["best_diagonal_gap"] > 0.1  # a correlated posterior: no diagonal q is exact
     assert found["elbo_gap_at_posterior"] < 1e-8  # the bound is tight at the posterior...
     assert found["elbo_std_at_posterior"] < 1e-8  # ...with zero variance
+    # The importance-weighted bound: at k = 1 the best diagonal q's gap is its ELBO's gap; the
+    # wide q start far below and end closer to log p(x) than the narrow one (Section 7's text).
+    assert abs(found["iwae_gap_best_diagonal_k1"] - found["best_diagonal_gap"]) < 0.2
+    assert found["iwae_gap_prior_k1"] > 20 and found["iwae_gap_unit_variance_k1"] > 20
+    assert 0.1 < found["iwae_gap_best_diagonal_k1024"] < 0.25
+    assert found["iwae_gap_unit_variance_k1024"] < 0.05 and found["iwae_gap_prior_k1024"] < 0.05
+    assert found["iwae_overtaken_by_k"] <= 64
     assert "Mode: FAST" in text
 
 
