@@ -20,7 +20,7 @@ SUBMISSION_WALL_SECONDS = {
     "01_autoencoder": 55,
     "02_cnn_autoencoder": 90,
     "03_denoising_autoencoder": 55,
-    "04_elbo_derivation": 70,
+    "04_elbo_derivation": 95,
     "05_closed_form_kl": 50,
     "06_reparameterization": 45,
     "07_frey_face_vae": 40,

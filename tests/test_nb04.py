@@ -1,18 +1,26 @@
 """Notebook 04. Its test cells, run directly: the solution and every acceptable variant pass,
-each known mistake fails exactly the cells of the property it breaks, naming its hint; and the
-hand-graded written answer keeps its rubric out of the student version, and in
-autograder/rubrics/ for the graders."""
+each known mistake fails exactly the cells of the property it breaks, naming its hint, also on
+the hidden `iwae_bound` checks' fresh inputs; the fixtures lie where the checks say (log
+weights below exp's range, a rise of many standard errors); and the hand-graded written answer
+keeps its rubric out of the student version, and in autograder/rubrics/ for the graders."""
 
 from __future__ import annotations
+
+from unittest import mock
 
 import keras
 import nbformat
 import numpy as np
 import pytest
 from keras import ops
+from scipy import stats
+from scipy.special import logsumexp
 
-from autograder.mistakes.nb04 import MISTAKES
+from autograder.hidden import nb04 as hidden
+from autograder.mistakes.nb04 import ACCEPTABLE, IWAE_CELLS, MISTAKES
+from autograder.reference import nb04 as reference
 from course.checks import CheckFailed
+from course.checks import nb04 as checks
 from course.checks.nb04 import HINTS
 from course.metrics import parse
 from tests.nbgrader_cells import ROOT, GradedCells, cells_by_role, source_notebook
@@ -28,15 +36,21 @@ SOLUTIONS = {k: v for k, v in ALL_SOLUTIONS.items() if k not in WRITTEN}
 RUBRIC = ROOT / "autograder" / "rubrics" / f"{ASSIGNMENT}.md"
 
 
-GRADED = GradedCells(ASSIGNMENT, {"keras": keras, "ops": ops, "np": np}, skip=WRITTEN)
+GRADED = GradedCells(
+    ASSIGNMENT,
+    {"keras": keras, "ops": ops, "np": np, "stats": stats, "logsumexp": logsumexp},
+    skip=WRITTEN,
+)
 namespace_with = GRADED.namespace
 run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
-    assert set(SOLUTIONS) == {"elbo_estimate"}
-    assert all(grade_id.startswith("elbo_") for grade_id in TESTS)
-    assert sum(POINTS.values()) == 7
+    assert set(SOLUTIONS) == {"elbo_estimate", "iwae_bound"}
+    elbo_cells = {grade_id for grade_id in TESTS if grade_id.startswith("elbo_")}
+    assert set(TESTS) == elbo_cells | set(IWAE_CELLS)
+    assert sum(POINTS[cell] for cell in elbo_cells) == 7
+    assert sum(POINTS[cell] for cell in IWAE_CELLS) == 7
 
 
 def test_the_written_answer_is_graded_by_hand():
@@ -145,4 +159,119 @@ def test_notebook_04_reports_its_figures(executed):
     assert found["best_diagonal_gap"] > 0.1  # a correlated posterior: no diagonal q is exact
     assert found["elbo_gap_at_posterior"] < 1e-8  # the bound is tight at the posterior...
     assert found["elbo_std_at_posterior"] < 1e-8  # ...with zero variance
+    # The importance-weighted bound: at k = 1 the best diagonal q's gap is its ELBO's gap; the
+    # wide q start far below and end closer to log p(x) than the narrow one (Section 7's text).
+    assert abs(found["iwae_gap_best_diagonal_k1"] - found["best_diagonal_gap"]) < 0.2
+    assert found["iwae_gap_prior_k1"] > 20 and found["iwae_gap_unit_variance_k1"] > 20
+    assert 0.1 < found["iwae_gap_best_diagonal_k1024"] < 0.25
+    assert found["iwae_gap_unit_variance_k1024"] < 0.05 and found["iwae_gap_prior_k1024"] < 0.05
+    assert found["iwae_overtaken_by_k"] <= 64
     assert "Mode: FAST" in text
+
+
+# ----------------------------------------------------------------------------- iwae_bound
+
+
+def test_the_stability_fixtures_are_outside_the_range_of_exp():
+    """Every log weight below -745.2, so that exp of each one is 0 and a naive log gives -inf;
+    and the other hidden fixtures keep every log weight above -700, so that it does not."""
+    assert reference.elbo_terms(**checks.iwae_fixture("stable")).max() < -745.2
+    for seed in range(50):
+        for kind in ("values", "k1", "stable", "grows", "tight"):
+            inputs = hidden.random_iwae_inputs(np.random.default_rng(seed), kind)
+            log_weights = reference.elbo_terms(**inputs)
+            if kind == "stable":
+                assert log_weights.max() < -745.2, (kind, seed)
+            else:
+                assert log_weights.min() > -700.0, (kind, seed)
+    for name in ("k1", "fixed_noise", "tight"):
+        assert reference.elbo_terms(**checks.iwae_fixture(name)).min() > -700.0, name
+
+
+def test_k1_is_the_reference_elbo_on_the_same_samples():
+    inputs = checks.iwae_fixture("k1")
+    elbo = reference.elbo_estimate(**{**inputs, "epsilon": inputs["epsilon"][:, 0]})
+    assert reference.iwae_bound(**inputs) == pytest.approx(elbo, abs=1e-12)
+
+
+def _true_rise_in_standard_errors(inputs, rng, repeats=40):
+    """(L_kmax - L_1) over the standard error of the check's difference, by simulation."""
+    ks = checks.IWAE_KS
+    latent_dim = len(inputs["q_mean"])
+    sizes = (checks.IWAE_GROUPS, checks.IWAE_GROUP_DRAWS)
+    means, errors = [], []
+    for k in (ks[0], ks[-1]):
+        shape = (sizes[1], k, latent_dim)
+        groups = [
+            [reference.iwae_bound(**{**inputs, "epsilon": rng.normal(size=shape)})
+             for _ in range(sizes[0])]
+            for _ in range(repeats)
+        ]  # fmt: skip
+        averages = np.mean(groups, axis=1)
+        means.append(averages.mean())
+        errors.append(np.std(groups, axis=1, ddof=1).mean() / np.sqrt(sizes[0]))
+    return (means[1] - means[0]) / np.hypot(*errors)
+
+
+@pytest.mark.slow
+def test_the_growth_fixtures_rise_by_many_standard_errors():
+    """The growth check's only test whose false-fail rate depends on the model: on the visible
+    model and on hidden ones, the true rise is at least 12 standard errors (its threshold is
+    7.8), so a correct bound fails it with probability far below 1e-6."""
+    rng = np.random.default_rng(1)
+    assert _true_rise_in_standard_errors(checks.iwae_fixture("grows"), rng) > 12
+    for seed in range(40):
+        inputs = hidden.random_iwae_inputs(np.random.default_rng(seed), "grows")
+        assert _true_rise_in_standard_errors(inputs, rng, repeats=4) > 12, seed
+
+
+HIDDEN_IWAE = {
+    "iwae_shape": lambda f: hidden.iwae_shapes_random(f),
+    "iwae_k1_is_elbo": lambda f: hidden.iwae_on_random_inputs(f, "k1", "with k = 1"),
+    "iwae_fixed_noise": lambda f: hidden.iwae_on_random_inputs(f, "values", "on a random model"),
+    "iwae_stable": lambda f: hidden.iwae_on_random_inputs(f, "stable", "far away"),
+    "iwae_grows_with_k": lambda f: hidden.iwae_grows_random(f),
+    "iwae_tight_at_posterior": lambda f: hidden.iwae_tight_random(f),
+}
+
+
+# The growth check reads only averages over fresh noise: the mistakes it can name by their
+# pattern. The others it fails with the general hint; the cells with stored values name them.
+NAMED_BY_GROWTH = {"iwae_missing_log_k", "iwae_divides_by_k", "iwae_max_not_added_back",
+                   "iwae_mean_of_log_weights"}  # fmt: skip
+
+
+def _hidden_verdict(function, cell, seed):
+    """The failure message of the hidden check of `cell` at `seed` (None: passed)."""
+    with mock.patch.object(hidden, "fresh_rng", lambda: np.random.default_rng(seed)):
+        try:
+            HIDDEN_IWAE[cell](function)
+        except CheckFailed as error:
+            return str(error)
+    return None
+
+
+@pytest.mark.parametrize("cell", list(HIDDEN_IWAE))
+def test_hidden_iwae_checks_judge_every_variant_alike_over_many_seeds(cell, capsys):
+    """On fresh inputs every known mistake loses the same cells as on the visible ones, with
+    its hint, and every acceptable variant passes (the judged tests draw one seed only)."""
+    variants = [v for v in MISTAKES + ACCEPTABLE if v.target == "iwae_bound"]
+    seeds = range(3) if cell == "iwae_grows_with_k" else range(8)
+    for seed in seeds:
+        for variant in variants:
+            message = _hidden_verdict(variant.function, cell, seed)
+            assert (message is not None) == (cell in variant.loses), (variant.name, seed, message)
+            named = cell != "iwae_grows_with_k" or variant.hint in NAMED_BY_GROWTH
+            if message is not None and cell != "iwae_shape" and named:
+                assert HINTS[variant.hint] in message, (variant.name, seed, message)
+    capsys.readouterr()  # the checks' "Passed: ..." lines
+
+
+def test_log_weights_returned_unreduced_are_explained():
+    unreduced = (
+        "def iwae_bound(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"
+        "    return ops.sum(ops.square(epsilon), axis=-1)\n"
+    )
+    failures = run_cells(namespace_with({"iwae_bound": unreduced}))
+    assert set(failures) == set(IWAE_CELLS)
+    assert "look like the log weights" in failures["iwae_shape"]

@@ -1,4 +1,5 @@
-"""Visible checks for notebook 04: the Monte Carlo ELBO `elbo_estimate`.
+"""Visible checks for notebook 04: the Monte Carlo ELBO `elbo_estimate` and the
+importance-weighted bound `iwae_bound`.
 
 The model is linear-Gaussian: z ~ N(0, I_d) and x | z ~ N(W z + b, noise_std^2 I_D), and
 q(z | x) = N(q_mean, diag(exp(q_log_var))). Each `check_*` function is one graded property;
@@ -78,6 +79,64 @@ HINTS = {
         "log p(x | z) = -D/2 * log(2 pi s^2) - ||x - W z - b||^2 / (2 s^2) with s^2 = noise_std**2."
     ),
 }
+
+IWAE_HINTS = {
+    "iwae_per_draw": (
+        "Return one number: the average over the rows of epsilon (axis 0) of each row's "
+        "estimate, the log of the average of its k weights."
+    ),
+    "iwae_naive_exp": (
+        "Log weights of about -1000 are common (a VAE on 784 pixels has them), and exp(-1000) "
+        "is 0 in floating point, so the log of the average weight becomes -inf. Stay in log "
+        "space: log sum_i exp(a_i) = m + log sum_i exp(a_i - m) with m the largest a_i, which "
+        "ops.logsumexp does for you."
+    ),
+    "iwae_missing_log_k": (
+        "It looks as if -log k is missing. The bound is the log of the *average* of the k "
+        "weights, and log((1/k) sum_i w_i) = log(sum_i w_i) - log k; without -log k the value "
+        "exceeds log p(x) once k is large."
+    ),
+    "iwae_mean_of_log_weights": (
+        "It looks as if you averaged the log weights over the k samples. That is the ELBO, "
+        "whatever k: the bound is the log of the average of the weights, not the average of "
+        "their logs, and only the former grows with k."
+    ),
+    "iwae_wrong_axis": (
+        "It looks as if the two axes are swapped. Each row epsilon[i] holds the k samples of "
+        "one estimate (axis 1); the rows (axis 0) are independent repetitions. Combine the "
+        "weights over axis 1, then average over axis 0."
+    ),
+    "iwae_log_draws_instead_of_log_k": (
+        "It looks as if you subtracted the log of the number of rows, len(epsilon), instead of "
+        "log k, the number of samples in each row (epsilon.shape[1])."
+    ),
+    "iwae_sum_over_draws": (
+        "The result grows with the number of rows of epsilon: average the rows' estimates "
+        "(axis 0), don't sum them."
+    ),
+    "iwae_pooled": (
+        "It looks as if all n_draws * k samples went into one single average of weights. Each "
+        "row of epsilon is its own estimate with k samples; pooling the rows gives the bound "
+        "for n_draws * k samples, not for k. Take the log-average within each row, then the "
+        "average of the rows."
+    ),
+    "iwae_divides_by_k": (
+        "log((1/k) sum_i w_i) = log(sum_i w_i) - log k: subtract log k; dividing the log of "
+        "the sum by k gives another number."
+    ),
+    "iwae_max_not_added_back": (
+        "It looks as if you subtracted the largest log weight m before taking exp and did not "
+        "add it back: log sum_i exp(a_i) = m + log sum_i exp(a_i - m)."
+    ),
+}
+HINTS.update(IWAE_HINTS)
+
+IWAE_GENERIC_HINT = (
+    "For each row i of epsilon and each of its k samples z_ij = q_mean + exp(0.5 * q_log_var) "
+    "* epsilon[i, j], the log weight is log p(x | z_ij) + log p(z_ij) - log q(z_ij | x), the "
+    "term that elbo_estimate averages. Row i's estimate is the log of the average of its k "
+    "weights, computed in log space; return the average of the rows' estimates."
+)
 
 DTYPE_HINT = (
     "The inputs are float64 and keras.ops keeps them so, but a constant made with keras.ops "
@@ -297,3 +356,243 @@ def check_elbo_tight_at_posterior(elbo_estimate):
     check_tight(elbo_estimate, inputs, reference["log_evidence"], "of a fixed model",
                 reference["mistakes"])  # fmt: skip
     passed("at the true posterior, every estimate equals log p(x): the bound is tight.")
+
+
+# ----------------------------------------------------------------------------- iwae_bound
+
+# Each fixture: a model and q as for elbo_estimate, with epsilon of shape (n_draws, k,
+# latent_dim). "stable" moves x by `offset` in every coordinate, far from anything the model
+# makes: every log weight is then about -1000 (tests/test_nb04.py checks that each lies below
+# -745.2, where exp gives 0).
+IWAE_FIXTURES = {
+    "shape": {"data_dim": 4, "latent_dim": 2, "n_draws": 3, "k": 6},
+    "k1": {"data_dim": 6, "latent_dim": 3, "n_draws": 6, "k": 1},
+    "fixed_noise": {"data_dim": 6, "latent_dim": 3, "n_draws": 4, "k": 5},
+    "stable": {"data_dim": 8, "latent_dim": 2, "n_draws": 3, "k": 6, "offset": 11.0},
+    "grows": {"data_dim": 6, "latent_dim": 3, "n_draws": 1, "k": 1},
+    "tight": {"data_dim": 7, "latent_dim": 3, "n_draws": 4, "k": 10, "orthogonal": True},
+}
+# The shape check's calls, as (n_draws, k): epsilon[:n_draws, :k] of its fixture.
+IWAE_SHAPE_CALLS = ((3, 1), (3, 6), (1, 4))
+# The tightness check's calls. Some have n_draws != k, so that a mix-up of the two counts
+# shows; one has k = 1 (the ELBO) and one n_draws = 1.
+IWAE_TIGHT_CALLS = ((1, 1), (3, 1), (2, 5), (1, 10), (4, 3))
+
+# The growth check: for each k in IWAE_KS, IWAE_GROUPS estimates, each the average over
+# IWAE_GROUP_DRAWS fresh draws of k samples. It makes t-tests (df = IWAE_GROUPS - 1,
+# conservative for the differences): at k = 1 the average is the exact ELBO (two-sided); at
+# every k it stays below log p(x), and from one k to the next it never falls; from the first
+# k to the last it rises. That is 2 * len(IWAE_KS) + 2 one-sided tests, each at level
+# IWAE_FALSE_FAIL_RATE / (2 * len(IWAE_KS) + 2). Only the last one depends on the model: on
+# the notebook's and the hidden models the true rise is at least 12 standard errors
+# (tests/test_nb04.py), so a correct bound fails the check with probability at most
+# IWAE_FALSE_FAIL_RATE.
+IWAE_KS = (1, 4, 16, 64)
+IWAE_GROUPS = 20
+IWAE_GROUP_DRAWS = 50
+IWAE_FALSE_FAIL_RATE = 1e-6
+
+
+def make_iwae_inputs(rng, data_dim, latent_dim, n_draws, k, noise_std=0.7, orthogonal=False,
+                     offset=0.0):  # fmt: skip
+    """Arguments of `iwae_bound`: those of `make_elbo_inputs`, with epsilon of shape
+    (n_draws, k, latent_dim), and x moved by `offset` in every coordinate."""
+    inputs = make_elbo_inputs(rng, data_dim, latent_dim, 1, noise_std, orthogonal)
+    return {
+        **inputs,
+        "x": inputs["x"] + offset,
+        "epsilon": rng.normal(size=(n_draws, k, latent_dim)),
+    }
+
+
+def iwae_fixture(name: str) -> dict:
+    """The fixed inputs of the visible check `iwae_name` (see `IWAE_FIXTURES`)."""
+    return make_iwae_inputs(fixed_rng(f"iwae-{name}"), **IWAE_FIXTURES[name])
+
+
+def iwae_value(iwae_bound, inputs, what="iwae_bound"):
+    """Call `iwae_bound` on `inputs`, insisting on one finite number; return it."""
+    result = elbo_result(iwae_bound, inputs, what)
+    n_draws, k = inputs["epsilon"].shape[:2]
+    if result.size != 1:
+        if result.shape == (n_draws,):
+            hint = HINTS["iwae_per_draw"]
+        elif result.shape == (n_draws, k):
+            hint = "These look like the log weights themselves. " + HINTS["iwae_per_draw"]
+        else:
+            hint = IWAE_GENERIC_HINT
+        fail(
+            f"{what} returned an array of shape {result.shape} for epsilon of shape "
+            f"{inputs['epsilon'].shape} ({n_draws} draws of k = {k} samples); expected a single "
+            f"number. {hint}"
+        )
+    value = float(result.reshape(()))
+    if not np.isfinite(value):
+        fail(f"{what} returned {value}, not a finite number. {HINTS['iwae_naive_exp']}")
+    return value
+
+
+def compare_iwae(iwae_bound, inputs, value, expected, mistakes, where):
+    """Fail with a diagnosis unless `value` matches `expected` within the tolerance."""
+    if close(value, expected, ELBO_RTOL, ELBO_ATOL):
+        return
+    if iwae_value(iwae_bound, inputs) != value:
+        hint = HINTS["ignores_epsilon"]
+    else:
+        mistake = diagnose(value, mistakes, ELBO_RTOL, ELBO_ATOL)
+        hint = HINTS[mistake] if mistake else IWAE_GENERIC_HINT
+    n_draws, k = inputs["epsilon"].shape[:2]
+    fail(
+        f"iwae_bound gave {value:.6f} {where} ({n_draws} draws of k = {k} samples), expected "
+        f"{expected:.6f}. {hint}"
+    )
+
+
+def _sliced(inputs, n_draws, k):
+    return {**inputs, "epsilon": inputs["epsilon"][:n_draws, :k]}
+
+
+def check_iwae_shape(iwae_bound):
+    """One finite number, for k = 1 and k > 1, and for a single draw."""
+    inputs = iwae_fixture("shape")
+    for n_draws, k in IWAE_SHAPE_CALLS:
+        iwae_value(iwae_bound, _sliced(inputs, n_draws, k))
+    passed("iwae_bound returns one finite number, for k = 1, 4 and 6 and for 1 and 3 draws.")
+
+
+def check_iwae_k1_is_elbo(iwae_bound):
+    """With k = 1 the bound is the Monte Carlo ELBO on the same samples."""
+    reference = expected_values("nb04")["iwae"]["k1"]
+    inputs = iwae_fixture("k1")
+    value = iwae_value(iwae_bound, inputs)
+    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
+                 "with k = 1, where it should be the ELBO estimate of these samples")  # fmt: skip
+    passed("with k = 1, iwae_bound is the ELBO estimate of the same samples.")
+
+
+def check_iwae_fixed_noise(iwae_bound):
+    """For given noise and k = 5, exactly the reference's bound."""
+    reference = expected_values("nb04")["iwae"]["fixed_noise"]
+    inputs = iwae_fixture("fixed_noise")
+    value = iwae_value(iwae_bound, inputs)
+    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
+                 "on fixed inputs and noise")  # fmt: skip
+    passed("iwae_bound matches the reference for given noise and k = 5.")
+
+
+def check_iwae_stable(iwae_bound):
+    """Log weights of about -1000, whose exp is 0: still finite and exact."""
+    reference = expected_values("nb04")["iwae"]["stable"]
+    inputs = iwae_fixture("stable")
+    value = iwae_value(iwae_bound, inputs)
+    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
+                 "on an x far from the model, with log weights near -1000")  # fmt: skip
+    passed("with log weights near -1000 (exp gives 0), iwae_bound is finite and exact.")
+
+
+def bound_averages(iwae_bound, inputs, rng, ks=IWAE_KS, groups=IWAE_GROUPS,
+                   draws=IWAE_GROUP_DRAWS):  # fmt: skip
+    """For each k: the average of `groups` estimates on fresh noise, and its standard error."""
+    latent_dim = len(inputs["q_mean"])
+    averages, errors = [], []
+    for k in ks:
+        estimates = np.array([
+            iwae_value(iwae_bound, {**inputs, "epsilon": rng.normal(size=(draws, k, latent_dim))})
+            for _ in range(groups)
+        ])  # fmt: skip
+        averages.append(estimates.mean())
+        errors.append(estimates.std(ddof=1) / np.sqrt(groups))
+    return np.array(averages), np.array(errors)
+
+
+def _growth_hint(averages, errors, ks, log_evidence, threshold):
+    """The hint for averages above log p(x): a known pattern of the averages, if one fits."""
+    ks = np.asarray(ks, np.float64)
+    margin = threshold * errors + ELBO_ATOL
+    if np.all(averages - np.log(ks) <= log_evidence + margin):
+        return HINTS["iwae_missing_log_k"]
+    if np.all(ks * averages - np.log(ks) <= log_evidence + ks * margin):
+        return HINTS["iwae_divides_by_k"]
+    return (
+        "On average over the noise the bound is a lower bound, log p(x) >= L_k, for every k. "
+        + IWAE_GENERIC_HINT
+    )
+
+
+def check_growth(averages, errors, log_evidence, elbo, where, ks=IWAE_KS, groups=IWAE_GROUPS):
+    """The averages start at the ELBO, rise with k and stay below log p(x) (false-fail rate
+    above). `elbo` is the exact ELBO of q."""
+    threshold = stats.t.isf(IWAE_FALSE_FAIL_RATE / (2 * len(ks) + 2), df=groups - 1)
+    starts_off = abs(averages[0] - elbo) > threshold * errors[0] + ELBO_ATOL
+    above = averages - log_evidence > threshold * errors + ELBO_ATOL
+    steps = np.diff(averages)
+    step_errors = np.hypot(errors[1:], errors[:-1])
+    falls = steps < -threshold * step_errors - ELBO_ATOL
+    rise = averages[-1] - averages[0] > threshold * np.hypot(errors[0], errors[-1]) + ELBO_ATOL
+    if not starts_off and not above.any() and not falls.any() and rise:
+        return
+    margin = threshold * errors + ELBO_ATOL
+    between = np.all((averages >= -np.log(ks) - margin) & (averages <= margin))
+    if starts_off:
+        problem = f"at k = {ks[0]} it should be the ELBO, {elbo:.4f}"
+        hint = HINTS["iwae_max_not_added_back"] if between else (
+            "With k = 1 the bound is the ELBO, whatever the number of draws. " + IWAE_GENERIC_HINT
+        )  # fmt: skip
+    elif above.any():
+        problem = (f"at k = {', '.join(str(k) for k, a in zip(ks, above) if a)} it lies above "
+                   "log p(x)")  # fmt: skip
+        hint = _growth_hint(averages, errors, ks, log_evidence, threshold)
+    elif not rise:
+        problem = f"it does not rise from k = {ks[0]} to k = {ks[-1]}"
+        hint = HINTS["iwae_mean_of_log_weights"]
+    else:
+        problem = "it falls from one k to the next"
+        hint = IWAE_GENERIC_HINT
+    table = ", ".join(f"k = {k}: {a:.3f} ± {e:.3f}" for k, a, e in zip(ks, averages, errors))
+    fail(
+        f"iwae_bound {where}, averaged over {groups * IWAE_GROUP_DRAWS} fresh draws for each k, "
+        f"gave {table}; log p(x) = {log_evidence:.4f}. The bound should start at the ELBO, rise "
+        f"with k and stay below log p(x), but {problem}. {hint}"
+    )
+
+
+def check_iwae_grows_with_k(iwae_bound):
+    """On average over fresh noise, the bound starts at the ELBO, rises with k and stays below
+    log p(x)."""
+    reference = expected_values("nb04")["iwae"]["grows"]
+    averages, errors = bound_averages(iwae_bound, iwae_fixture("grows"), fixed_rng("iwae-groups"))
+    check_growth(averages, errors, reference["log_evidence"], reference["exact_elbo"],
+                 "on a fixed model")  # fmt: skip
+    passed(f"from the ELBO at k = 1, the bound rises with k = {', '.join(map(str, IWAE_KS[1:]))} "
+           "and stays below log p(x).")  # fmt: skip
+
+
+def check_iwae_tight(iwae_bound, inputs, log_evidence, where, mistakes=None):
+    """With q the exact (diagonal) posterior, the bound is log p(x) for every k and every draw.
+
+    `mistakes` maps hint keys to what each known mistake gives on IWAE_TIGHT_CALLS (None
+    where a mistake gives none).
+    """
+    estimates = np.array([iwae_value(iwae_bound, _sliced(inputs, n_draws, k))
+                          for n_draws, k in IWAE_TIGHT_CALLS])  # fmt: skip
+    if np.allclose(estimates, log_evidence, rtol=ELBO_RTOL, atol=ELBO_ATOL):
+        return
+    mistake = _diagnose_estimates(estimates, mistakes)
+    hint = HINTS[mistake] if mistake else IWAE_GENERIC_HINT
+    calls = ", ".join(f"({n}, {k})" for n, k in IWAE_TIGHT_CALLS)
+    fail(
+        f"iwae_bound, with q the exact posterior {where}, gave {np.round(estimates, 4)} for "
+        f"(n_draws, k) = {calls}; each should equal log p(x) = {log_evidence:.4f}. At the "
+        f"posterior every weight p(x, z) / q(z | x) equals p(x), so the log of their average is "
+        f"log p(x) whatever k and the noise. {hint}"
+    )
+
+
+def check_iwae_tight_at_posterior(iwae_bound):
+    """At the true posterior the bound is log p(x) for every k: tight, with no variance."""
+    reference = expected_values("nb04")["iwae"]["tight"]
+    inputs = {**iwae_fixture("tight"), "q_mean": np.array(reference["q_mean"]),
+              "q_log_var": np.array(reference["q_log_var"])}  # fmt: skip
+    check_iwae_tight(iwae_bound, inputs, reference["log_evidence"], "of a fixed model",
+                     reference["mistakes"])  # fmt: skip
+    passed("at the true posterior the bound equals log p(x) for every k and every draw.")
