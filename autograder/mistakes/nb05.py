@@ -1,4 +1,5 @@
-"""Notebook 05: known mistakes in `kl_divergence` and `gaussian_kl`, and acceptable variants.
+"""Notebook 05: known mistakes in `kl_divergence`, `gaussian_kl` and `moment_matched_gaussian`,
+and acceptable variants.
 
 The functions use the names a student's notebook has: `keras`, `ops`, `np`; one that needs
 TensorFlow imports it, as a student would.
@@ -17,6 +18,13 @@ from autograder.mistakes import Variant
 
 KL_VALUE_CELLS = ("kl_shape", "kl_known_values", "kl_symmetry", "kl_random")
 GAUSSIAN_KL_CELLS = ("gaussian_kl_zero", "gaussian_kl_diagonal", "gaussian_kl_full")
+MOMENT_CELLS = (
+    "moment_shapes", "moment_known", "moment_weights", "moment_random", "moment_stationary",
+)  # fmt: skip
+# The cells a wrong formula loses; moment_known's mixtures have equal weights, so a formula
+# that ignores the weights keeps it, and only moment_weights has weights that do not sum to 1.
+MOMENT_FORMULA_CELLS = ("moment_known", "moment_weights", "moment_random", "moment_stationary")
+MOMENT_WEIGHTED_CELLS = ("moment_weights", "moment_random", "moment_stationary")
 
 
 # ----------------------------------------------------------------------- kl_divergence mistakes
@@ -109,6 +117,86 @@ def gaussian_kl_missing_half(mean_q, cov_q, mean_p, cov_p):
             + np.log(np.linalg.det(cov_p) / np.linalg.det(cov_q)))  # fmt: skip
 
 
+# ----------------------------------------------------------------------- moment matching mistakes
+
+
+def moment_no_spread(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    covariance = np.einsum("k,kij->ij", weights, covariances)
+    return mean, covariance
+
+
+def moment_no_within(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    offsets = means - mean
+    covariance = (weights[:, None] * offsets).T @ offsets
+    return mean, covariance
+
+
+def moment_unweighted(weights, means, covariances):
+    mean = np.mean(means, axis=0)
+    offsets = means - mean
+    covariance = np.mean(covariances, axis=0) + offsets.T @ offsets / len(means)
+    return mean, covariance
+
+
+def moment_spread_unweighted(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    offsets = means - mean
+    covariance = np.einsum("k,kij->ij", weights, covariances) + offsets.T @ offsets
+    return mean, covariance
+
+
+def moment_uncentered(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    covariance = np.zeros_like(covariances[0])
+    for w, mu, cov in zip(weights, means, covariances):
+        covariance += w * (cov + np.outer(mu, mu))
+    return mean, covariance
+
+
+def moment_inner_not_outer(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    covariance = np.zeros_like(covariances[0])
+    for w, mu, cov in zip(weights, means, covariances):
+        offset = mu - mean
+        covariance += w * (cov + offset.T @ offset)  # .T of a 1-D array changes nothing
+    return mean, covariance
+
+
+def moment_spread_per_coordinate(weights, means, covariances):
+    weights = weights / np.sum(weights)
+    mean = weights @ means
+    spread = weights @ (means - mean) ** 2
+    covariance = np.einsum("k,kij->ij", weights, covariances) + np.diag(spread)
+    return mean, covariance
+
+
+def moment_not_normalised(weights, means, covariances):
+    mean = weights @ means
+    offsets = means - mean
+    within = np.einsum("k,kij->ij", weights, covariances)
+    return mean, within + (weights[:, None] * offsets).T @ offsets
+
+
+def moment_covariance_not_normalised(weights, means, covariances):
+    mean = weights @ means / np.sum(weights)
+    offsets = means - mean
+    within = np.einsum("k,kij->ij", weights, covariances)
+    return mean, within + (weights[:, None] * offsets).T @ offsets
+
+
+def moment_np_cov_unbiased(weights, means, covariances):
+    mean = np.average(means, axis=0, weights=weights)
+    within = np.average(covariances, axis=0, weights=weights)
+    return mean, within + np.cov(means, rowvar=False, aweights=weights)
+
+
 # ----------------------------------------------------------------------- acceptable variants
 
 
@@ -157,6 +245,52 @@ def gaussian_kl_keras_ops(mean_q, cov_q, mean_p, cov_p):
     return 0.5 * (trace_term + quadratic_term - dim + log_det_ratio)
 
 
+def moment_einsum(weights, means, covariances):
+    weights = weights / weights.sum()
+    mean = np.einsum("k,ki->i", weights, means)
+    offsets = means - mean
+    covariance = np.einsum("k,kij->ij", weights, covariances) + np.einsum(
+        "k,ki,kj->ij", weights, offsets, offsets
+    )
+    return mean, covariance
+
+
+def moment_loops(weights, means, covariances):
+    total = sum(weights)
+    mean = sum(w * mu for w, mu in zip(weights, means)) / total
+    covariance = np.zeros((len(mean), len(mean)))
+    for w, mu, cov in zip(weights, means, covariances):
+        covariance += w / total * (cov + np.outer(mu - mean, mu - mean))
+    return mean, covariance
+
+
+def moment_np_cov(weights, means, covariances):
+    mean = np.average(means, axis=0, weights=weights)
+    within = np.average(covariances, axis=0, weights=weights)
+    between = np.cov(means, rowvar=False, aweights=weights, bias=True)
+    return mean, within + between
+
+
+def moment_second_moment(weights, means, covariances):
+    weights = weights / weights.sum()
+    mean = weights @ means
+    second_moment = np.einsum("k,kij->ij", weights, covariances + np.einsum(
+        "ki,kj->kij", means, means))  # fmt: skip
+    return mean, second_moment - np.outer(mean, mean)
+
+
+def moment_keras_ops_float32(weights, means, covariances):
+    weights = ops.convert_to_tensor(weights, dtype="float32")
+    means = ops.convert_to_tensor(means, dtype="float32")
+    covariances = ops.convert_to_tensor(covariances, dtype="float32")
+    weights = weights / ops.sum(weights)
+    mean = ops.sum(weights[:, None] * means, axis=0)
+    offsets = means - mean
+    spread = offsets[:, :, None] * offsets[:, None, :]
+    covariance = ops.sum(weights[:, None, None] * (covariances + spread), axis=0)
+    return mean, covariance
+
+
 MISTAKES = (
     Variant(kl_mean_over_latent, "kl_divergence",
             ("kl_known_values", "kl_random"), "mean_over_latent"),
@@ -180,6 +314,22 @@ MISTAKES = (
     Variant(gaussian_kl_missing_dimension, "gaussian_kl", GAUSSIAN_KL_CELLS, "missing_dimension"),
     Variant(gaussian_kl_missing_half, "gaussian_kl",
             ("gaussian_kl_diagonal", "gaussian_kl_full"), "missing_half_general"),
+    Variant(moment_no_spread, "moment_matched_gaussian", MOMENT_FORMULA_CELLS, "no_spread"),
+    Variant(moment_no_within, "moment_matched_gaussian", MOMENT_FORMULA_CELLS, "no_within"),
+    Variant(moment_unweighted, "moment_matched_gaussian", MOMENT_WEIGHTED_CELLS, "unweighted"),
+    Variant(moment_spread_unweighted, "moment_matched_gaussian", MOMENT_FORMULA_CELLS,
+            "spread_unweighted"),
+    Variant(moment_uncentered, "moment_matched_gaussian", MOMENT_FORMULA_CELLS, "uncentered"),
+    Variant(moment_inner_not_outer, "moment_matched_gaussian", MOMENT_FORMULA_CELLS,
+            "inner_not_outer"),
+    Variant(moment_spread_per_coordinate, "moment_matched_gaussian", MOMENT_FORMULA_CELLS,
+            "spread_per_coordinate"),
+    Variant(moment_not_normalised, "moment_matched_gaussian", ("moment_weights",),
+            "not_normalised"),
+    Variant(moment_covariance_not_normalised, "moment_matched_gaussian", ("moment_weights",),
+            "covariance_not_normalised"),
+    Variant(moment_np_cov_unbiased, "moment_matched_gaussian", MOMENT_FORMULA_CELLS,
+            "np_cov_unbiased"),
 )  # fmt: skip
 
 ACCEPTABLE = (
@@ -189,6 +339,11 @@ ACCEPTABLE = (
     Variant(gaussian_kl_inv_and_det, "gaussian_kl"),
     Variant(gaussian_kl_cholesky, "gaussian_kl"),
     Variant(gaussian_kl_keras_ops, "gaussian_kl"),
+    Variant(moment_einsum, "moment_matched_gaussian"),
+    Variant(moment_loops, "moment_matched_gaussian"),
+    Variant(moment_np_cov, "moment_matched_gaussian"),
+    Variant(moment_second_moment, "moment_matched_gaussian"),
+    Variant(moment_keras_ops_float32, "moment_matched_gaussian"),
 )
 
 
@@ -229,4 +384,29 @@ def gaussian_kl_mistake_values(pair) -> dict[str, float | None]:
         out = _quiet_numpy(mistake.function, *(np.array(a) for a in pair))
         ok = out is not None and out.size == 1 and math.isfinite(float(out.reshape(-1)[0]))
         values[mistake.hint] = round(float(out.reshape(-1)[0]), 9) if ok else None
+    return values
+
+
+def moment_mistake_values(inputs) -> dict[str, dict | None]:
+    """What each known `moment_matched_gaussian` mistake returns on `inputs` (weights, means,
+    covariances), keyed by its hint: {"mean": (d,), "covariance": (d, d)} as lists, or None
+    where it crashes or returns anything else (the shape checks name those)."""
+    dim = np.shape(inputs[1])[1]
+    values = {}
+    for mistake in MISTAKES:
+        if mistake.target != "moment_matched_gaussian":
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mean, covariance = mistake.function(*(np.array(a) for a in inputs))
+            mean = np.asarray(ops.convert_to_numpy(mean), np.float64)
+            covariance = np.asarray(ops.convert_to_numpy(covariance), np.float64)
+        except Exception:  # a mistake may well crash on these inputs
+            mean = covariance = None
+        ok = (mean is not None and mean.shape == (dim,) and covariance.shape == (dim, dim)
+              and np.all(np.isfinite(mean)) and np.all(np.isfinite(covariance)))  # fmt: skip
+        values[mistake.hint] = (
+            {"mean": mean.tolist(), "covariance": covariance.tolist()} if ok else None
+        )
     return values

@@ -31,6 +31,22 @@ def gaussian_kl(mean_q, cov_q, mean_p, cov_p):
     return float(0.5 * (trace_term + quadratic_term - dim + log_det_p - log_det_q))
 
 
+def moment_matched_gaussian(weights, means, covariances):
+    """(mean, covariance) of the mixture sum_k w_k N(means[k], covariances[k]) / sum_k w_k:
+    the Gaussian q that minimises KL(p || q). Shapes (d,) and (d, d), float64.
+
+    weights: (K,) non-negative with a positive sum; means: (K, d); covariances: (K, d, d).
+    """
+    weights, means, covariances = (np.asarray(a, np.float64) for a in
+                                   (weights, means, covariances))  # fmt: skip
+    weights = weights / weights.sum()
+    mean = weights @ means
+    offsets = means - mean
+    within = np.einsum("k,kij->ij", weights, covariances)
+    between = np.einsum("k,ki,kj->ij", weights, offsets, offsets)
+    return mean, within + between
+
+
 HIDDEN_KL = {"seed": 5_2026, "batch_size": 29, "latent_dim": 7}
 HIDDEN_GAUSSIAN_KL = {"seed": 5_2027, "dim": 6}
 
@@ -41,7 +57,11 @@ def _rounded(values):
 
 def references():
     """(public, private) reference values for notebook 05 (see autograder.make_references)."""
-    from autograder.mistakes.nb05 import gaussian_kl_mistake_values, kl_mistake_values
+    from autograder.mistakes.nb05 import (
+        gaussian_kl_mistake_values,
+        kl_mistake_values,
+        moment_mistake_values,
+    )
     from course.checks import nb05 as checks
 
     known = checks.known_values_fixture()
@@ -70,6 +90,16 @@ def references():
             "expected": [round(gaussian_kl(*pair), 9) for pair in pairs],
             "mistakes": [gaussian_kl_mistake_values(pair) for pair in pairs],
         }
+
+    public["moment"] = {}
+    for name in ("known", "weights", "random", "stationary"):
+        public["moment"][name] = []
+        for inputs in checks.moment_fixtures(name):
+            mean, covariance = moment_matched_gaussian(*inputs)
+            public["moment"][name].append({
+                "expected": {"mean": mean.tolist(), "covariance": covariance.tolist()},
+                "mistakes": moment_mistake_values(inputs),
+            })  # fmt: skip
 
     rng = np.random.default_rng(HIDDEN_KL["seed"])
     hidden_kl = checks.make_kl_inputs(rng, HIDDEN_KL["batch_size"], HIDDEN_KL["latent_dim"])

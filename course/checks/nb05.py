@@ -1,4 +1,4 @@
-"""Visible checks for notebook 05: `kl_divergence` and `gaussian_kl`.
+"""Visible checks for notebook 05: `kl_divergence`, `gaussian_kl` and `moment_matched_gaussian`.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
 cell, so a mistake costs the points of the property it breaks and no more.
@@ -17,6 +17,7 @@ from course.checks.core import (
     fixed_rng,
     kernel_side,
     passed,
+    returned_pair,
     to_numpy,
 )
 
@@ -38,6 +39,25 @@ GRADIENT_ATOL = 5e-3
 # a float32 computation agree to about 1e-6 relative on these well-conditioned matrices.
 GAUSSIAN_KL_RTOL = 1e-5
 GAUSSIAN_KL_ATOL = 1e-7
+
+# moment_matched_gaussian gets float64 arrays. Every float64 route (einsum, loops, np.cov with
+# bias=True, E[t t^T] - mu mu^T) agrees with the reference to about 1e-13, and a float32
+# computation to within a twentieth of this tolerance; a known mistake is either exactly
+# right on a mixture (the unweighted mean when the weights are equal, say) or moves some entry
+# of the mean or the covariance by 1e-3 or more, a hundred times the tolerance, on every
+# fixture and hidden draw tests/test_nb05.py tries.
+MOMENT_RTOL = 1e-5
+MOMENT_ATOL = 1e-5
+
+# The stationarity check nudges the returned mean and covariance, one coordinate (or one
+# symmetric pair of entries) at a time, by MOMENT_STEP times the matching standard deviations,
+# both ways. At the true minimiser the forward KL rises by a second-order amount, at least
+# MOMENT_STEP^2 / 4 = 2.5e-7 nats (tests/test_nb05.py); an answer within the value tolerance
+# lowers it by at most about 1e-8 nats to first order. So a fall of more than MOMENT_KL_DROP
+# is a q that is not the minimiser; every known mistake that keeps q a Gaussian lowers it by
+# 1e-6 nats or more on the hidden draws tests/test_nb05.py tries (the others fail as such).
+MOMENT_STEP = 1e-3
+MOMENT_KL_DROP = 1e-7
 
 HINTS = {
     "not_per_example": (
@@ -100,6 +120,58 @@ HINTS = {
     "missing_half_general": (
         "The KL is twice too large: the general formula starts with a factor 1/2 in front "
         "of the bracket."
+    ),
+    "no_spread": (
+        "Your covariance is the weighted average of the components' covariances C_k, and "
+        "nothing more. p is wider than that: its components sit at different places, and "
+        "that spread is part of p's covariance too. Write t - mu = (t - mu_k) + (mu_k - mu) "
+        "inside E_p[(t - mu)(t - mu)^T], one component at a time."
+    ),
+    "no_within": (
+        "Your covariance is only the spread of the component means around mu; each "
+        "component's own covariance C_k belongs in it too (weighted by w_k)."
+    ),
+    "unweighted": (
+        "Your answer does not depend on the weights: it treats every component as equally "
+        "likely. Weight each component's mean, covariance and spread by w_k (a component "
+        "with weight 0 must not count at all)."
+    ),
+    "spread_unweighted": (
+        "The spread term is counted with weight 1 for every component: each "
+        "(mu_k - mu)(mu_k - mu)^T is weighted by w_k, just like C_k."
+    ),
+    "uncentered": (
+        "Your covariance is the second moment E_p[t t^T] about 0, not the covariance about "
+        "the mean: use mu_k - mu, not mu_k, in the spread term (or subtract mu mu^T)."
+    ),
+    "inner_not_outer": (
+        "The same number was added to every entry of the covariance: (mu_k - mu).T @ "
+        "(mu_k - mu) is an inner product, a scalar, because .T does nothing to a 1-D NumPy "
+        "array. The spread term needs the outer product, np.outer(mu_k - mu, mu_k - mu), a "
+        "(d, d) matrix."
+    ),
+    "spread_per_coordinate": (
+        "The diagonal of your covariance is right, but the off-diagonal entries miss the "
+        "spread term: (mu_k - mu)**2 squares each coordinate on its own. The spread is the "
+        "outer product (mu_k - mu)(mu_k - mu)^T, which couples the coordinates."
+    ),
+    "not_normalised": (
+        "These weights do not sum to 1, and your answer used them as they are. The mixture's "
+        "weights are weights / weights.sum(): divide by the sum first."
+    ),
+    "covariance_not_normalised": (
+        "Your mean is right, but your covariance used weights that do not sum to 1: divide "
+        "by weights.sum() in the covariance too."
+    ),
+    "np_cov_unbiased": (
+        "np.cov divides by a corrected count by default (ddof=1), as for an estimate from "
+        "samples, and gives NaN for one component. p's covariance is exact: use "
+        "np.cov(means, rowvar=False, aweights=weights, bias=True)."
+    ),
+    "outer_wrong_way": (
+        "Your covariance has one row and column per component, (K, K), not per dimension: "
+        "offsets @ offsets.T sums over the dimensions. The spread term sums over the "
+        "components: offsets.T @ (weights[:, None] * offsets), a (d, d) matrix."
     ),
 }
 
@@ -418,3 +490,294 @@ def check_gaussian_kl_full(gaussian_kl):
             GENERAL_FORMULA,
         )  # fmt: skip
     passed("gaussian_kl matches the reference for full covariances.")
+
+
+# ----------------------------------------------------------------------------- moment matching
+
+
+def make_mixture(rng, n_components, dim, total=1.0):
+    """(weights, means, covariances) of a random Gaussian mixture, float64.
+
+    weights: (K,) summing to `total`, each at least total / (2K), the largest at least 1.5
+    times the smallest. means: (K, dim), at least 1 apart, spread as widely as the components
+    themselves around a centre 2 to 4 away from 0 in every coordinate (so that p's mean is
+    far from 0, and a covariance taken about 0 instead is far off). covariances:
+    (K, dim, dim), random, full and well conditioned.
+    """
+    # Half of the weight spread evenly, half at random: no component is negligible, and the
+    # largest weight is at least 1.5 times the smallest, so that the weights matter.
+    while True:
+        weights = 0.5 / n_components + 0.5 * rng.dirichlet(np.full(n_components, 2.0))
+        if n_components == 1 or weights.max() >= 1.5 * weights.min():
+            break
+    weights = weights * total
+    centre = rng.choice([-1.0, 1.0], size=dim) * rng.uniform(2.0, 4.0, size=dim)
+    while True:  # components at least 1 apart, so that their spread is never negligible
+        means = centre + rng.normal(0.0, 1.5, size=(n_components, dim))
+        gaps = np.linalg.norm(means[:, None] - means[None], axis=-1) + np.eye(n_components)
+        if gaps.min() >= 1.0:
+            break
+    covariances = np.stack([random_covariance(rng, dim) for _ in range(n_components)])
+    return weights, means, covariances
+
+
+def known_moment_fixtures():
+    """The three mixtures the notebook works out by hand, as (weights, means, covariances).
+
+    1. Section 1's target: 0.5 N(-2, 0.6^2) + 0.5 N(2, 0.6^2), mean 0 and variance 4.36.
+    2. Two equally likely 2-D components with covariance 0.5 I at (3, 1) and (1, 0): mean
+       (2, 0.5); their offsets from it are +-(1, 0.5).
+    3. A single 3-D component: the mixture is that Gaussian itself.
+    """
+    one_d = (np.array([0.5, 0.5]), np.array([[-2.0], [2.0]]), np.full((2, 1, 1), 0.36))
+    two_d = (np.array([0.5, 0.5]), np.array([[3.0, 1.0], [1.0, 0.0]]),
+             np.stack([0.5 * np.eye(2)] * 2))  # fmt: skip
+    single = (np.array([1.0]), np.array([[0.5, -1.0, 2.0]]),
+              np.array([[[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.5]]]))  # fmt: skip
+    return [one_d, two_d, single]
+
+
+KNOWN_MOMENT_WHERE = (
+    "Section 1's mixture 0.5 N(-2, 0.6^2) + 0.5 N(2, 0.6^2)",
+    "two equally likely 2-D components with covariance 0.5 I at (3, 1) and (1, 0)",
+    "a single 3-D component (the mixture is that Gaussian itself)",
+)
+# (K, dim) of the other fixtures: K never equals dim, so a (K, K) answer shows as such.
+MOMENT_SHAPES = ((3, 2), (2, 4), (5, 1))
+MOMENT_RANDOM = ((4, 3), (2, 5))
+MOMENT_STATIONARY = (3, 2)
+
+
+def moment_weights_fixtures():
+    """Two mixtures whose weights do not sum to 1: (3, 1, 0), with a component of weight 0
+    far from the others, and small ones summing to 0.1."""
+    rng = fixed_rng("moment-weights")
+    _, means, covariances = make_mixture(rng, 3, 2)
+    means[2] = (6.0, -6.0)
+    counts = (np.array([3.0, 1.0, 0.0]), means, covariances)
+    _, means, covariances = make_mixture(rng, 4, 3)
+    small = (np.array([0.02, 0.05, 0.01, 0.02]), means, covariances)
+    return [counts, small]
+
+
+def moment_fixtures(name):
+    """The inputs of the visible check `name`: a list of (weights, means, covariances)."""
+    rng = fixed_rng(f"moment-{name}")
+    if name == "known":
+        return known_moment_fixtures()
+    if name == "weights":
+        return moment_weights_fixtures()
+    sizes = {"shapes": MOMENT_SHAPES, "random": MOMENT_RANDOM,
+             "stationary": (MOMENT_STATIONARY,)}[name]  # fmt: skip
+    return [make_mixture(rng, n_components, dim) for n_components, dim in sizes]
+
+
+def moment_result(moment_matched_gaussian, inputs, what="moment_matched_gaussian"):
+    """Call the student's function on copies of `inputs`; return (mean, covariance) as
+    float64 arrays of shapes (d,) and (d, d), finite, or fail saying what is wrong."""
+    weights, means, covariances = (np.array(a, dtype=np.float64) for a in inputs)
+    n_components, dim = means.shape
+    result = call_student(moment_matched_gaussian, weights, means, covariances, what=what)
+    mean, covariance = returned_pair(result, what, ("mean", "covariance"), " of two arrays")
+    mean, covariance = to_numpy(mean, what), to_numpy(covariance, what)
+    call = f"{what} for K = {n_components} components in d = {dim} dimension(s)"
+    if mean.shape != (dim,):
+        fail(f"{call} returned a mean of shape {mean.shape}; expected ({dim},), one entry per "
+             "dimension: the mean of p.")  # fmt: skip
+    if covariance.shape != (dim, dim):
+        hint = HINTS["outer_wrong_way"] if covariance.shape == (n_components,) * 2 else (
+            "The covariance of p is one (d, d) matrix: sum over the components.")  # fmt: skip
+        fail(f"{call} returned a covariance of shape {covariance.shape}; expected "
+             f"({dim}, {dim}). {hint}")  # fmt: skip
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(covariance))):
+        hint = HINTS["np_cov_unbiased"] if n_components == 1 else ""
+        fail(f"{call} returned values that are not finite (NaN or inf). {hint}")
+    return mean, covariance
+
+
+def _flat(mean, covariance):
+    return np.concatenate([np.ravel(mean), np.ravel(covariance)])
+
+
+def _mistake_flats(mistakes):
+    return {hint: None if value is None else _flat(value["mean"], value["covariance"])
+            for hint, value in mistakes.items()}  # fmt: skip
+
+
+def compare_moments(result, expected, mistakes, where, generic, reveal=True):
+    """Fail, naming a likely mistake, unless `result` = (mean, covariance) matches `expected`.
+
+    expected: {"mean", "covariance"}; mistakes: as `moment_mistake_values` makes them. Hidden
+    checks pass reveal=False, so that the message shows no value.
+    """
+    mean, covariance = result
+    expected_mean = np.asarray(expected["mean"], np.float64)
+    expected_covariance = np.asarray(expected["covariance"], np.float64)
+    mean_ok = close(mean, expected_mean, MOMENT_RTOL, MOMENT_ATOL)
+    covariance_ok = close(covariance, expected_covariance, MOMENT_RTOL, MOMENT_ATOL)
+    if mean_ok and covariance_ok:
+        return
+    mistake = diagnose(_flat(mean, covariance), _mistake_flats(mistakes), MOMENT_RTOL,
+                       MOMENT_ATOL)  # fmt: skip
+    wrong = "the mean and the covariance of q differ" if not (mean_ok or covariance_ok) else (
+        "the covariance of q differs" if mean_ok else "the mean of q differs")  # fmt: skip
+    detail = ""
+    if reveal:
+        detail = (f" You returned mean {np.round(mean, 4).tolist()} and covariance "
+                  f"{np.round(covariance, 4).tolist()}; p has mean "
+                  f"{np.round(expected_mean, 4).tolist()} and covariance "
+                  f"{np.round(expected_covariance, 4).tolist()}.")  # fmt: skip
+    fail(f"moment_matched_gaussian: for {where}, {wrong} from p's.{detail} "
+         + (HINTS[mistake] if mistake else generic))  # fmt: skip
+
+
+def forward_kl_up_to_constant(inputs, mean_q, cov_q):
+    """sum_k w_k KL(N(mu_k, C_k) || N(mean_q, cov_q)), with the weights normalised, in nats.
+
+    It differs from KL(p || q) for the mixture p by E_p[log p] - sum_k w_k E_k[log N_k], which
+    does not depend on q: so both have the same minimiser and rise or fall together. None if
+    cov_q (symmetric) is not positive definite, or nearly singular: then q is no Gaussian.
+    """
+    weights, means, covariances = (np.asarray(a, np.float64) for a in inputs)
+    weights = weights / weights.sum()
+    eigenvalues = np.linalg.eigvalsh(cov_q)
+    # A covariance this close to singular is no Gaussian's for our purpose (and solve fails).
+    if eigenvalues.min() <= 1e-10 * max(1.0, eigenvalues.max()):
+        return None
+    dim = len(mean_q)
+    log_det_q = np.sum(np.log(eigenvalues))
+    total = 0.0
+    for weight, mean, covariance in zip(weights, means, covariances):
+        if weight == 0.0:
+            continue
+        offset = mean_q - mean
+        trace_term = np.trace(np.linalg.solve(cov_q, covariance))
+        quadratic_term = offset @ np.linalg.solve(cov_q, offset)
+        log_det = np.linalg.slogdet(covariance)[1]
+        total += weight * 0.5 * (trace_term + quadratic_term - dim + log_det_q - log_det)
+    return float(total)
+
+
+def nudges(mean, covariance):
+    """Small moves of (mean, covariance): each coordinate of the mean and each symmetric pair
+    of entries of the covariance, by MOMENT_STEP times the matching standard deviations,
+    both ways. Yields (what was moved, how, as words; moved mean; moved covariance)."""
+    std = np.sqrt(np.abs(np.diag(covariance)))
+    dim = len(mean)
+    for sign, verb in ((1.0, "raising"), (-1.0, "lowering")):
+        for i in range(dim):
+            moved = mean.copy()
+            moved[i] += sign * MOMENT_STEP * std[i]
+            yield f"{verb} entry {i} of the mean", moved, covariance
+        for i in range(dim):
+            for j in range(i, dim):
+                moved = covariance.copy()
+                moved[i, j] += sign * MOMENT_STEP * std[i] * std[j]
+                moved[j, i] = moved[i, j]
+                yield f"{verb} entry ({i}, {j}) of the covariance", mean, moved
+
+
+def check_stationary(result, inputs, mistakes, where):
+    """No nudge of one entry of q = N(mean, covariance) lowers the forward KL from the mixture."""
+    mean, covariance = result
+    mistake = diagnose(_flat(mean, covariance), _mistake_flats(mistakes), MOMENT_RTOL,
+                       MOMENT_ATOL)  # fmt: skip
+    hint = HINTS[mistake] if mistake else ""
+    if not np.allclose(covariance, covariance.T, rtol=MOMENT_RTOL, atol=MOMENT_ATOL):
+        fail(f"moment_matched_gaussian {where}: the covariance is not symmetric, so it is no "
+             f"Gaussian's covariance. {hint}")  # fmt: skip
+    at_answer = forward_kl_up_to_constant(inputs, mean, covariance)
+    if at_answer is None:
+        fail(f"moment_matched_gaussian {where}: the covariance is not positive definite, so "
+             "it is no Gaussian's covariance (p's covariance is: each C_k is, and the spread "
+             f"adds to it). {hint}")  # fmt: skip
+    drops = {}
+    for what, moved_mean, moved_covariance in nudges(mean, covariance):
+        moved = forward_kl_up_to_constant(inputs, moved_mean, moved_covariance)
+        if moved is not None:
+            drops[what] = at_answer - moved
+    what = max(drops, key=drops.get, default=None)
+    if what is None or drops[what] <= MOMENT_KL_DROP:
+        return
+    generic = ("The mean of q that minimises KL(p || q) is the mean of p." if "mean" in what
+               else "The covariance of q that minimises KL(p || q) is the covariance of p, "
+               "the spread of its component means included.")  # fmt: skip
+    fail(f"moment_matched_gaussian {where}: {what} of your q a little lowers KL(p || q), "
+         f"by {drops[what]:.3g} nats, so your q is not the Gaussian closest to p. "
+         + (hint or generic))  # fmt: skip
+
+
+def check_moment_shapes(moment_matched_gaussian):
+    """(mean, covariance) of shapes (d,) and (d, d), finite and symmetric, for three sizes."""
+    for inputs in moment_fixtures("shapes"):
+        _, covariance = moment_result(moment_matched_gaussian, inputs)
+        if not np.allclose(covariance, covariance.T, rtol=MOMENT_RTOL, atol=MOMENT_ATOL):
+            fail(f"moment_matched_gaussian returned a covariance that is not symmetric: "
+                 f"{np.round(covariance, 4).tolist()}. A covariance matrix equals its "
+                 "transpose.")  # fmt: skip
+    passed("moment_matched_gaussian returns a mean (d,) and a symmetric covariance (d, d) for "
+           "K = 3, 2, 5 components in d = 2, 4, 1 dimensions.")  # fmt: skip
+
+
+def _check_moment_values(moment_matched_gaussian, name, where, generic):
+    references = expected_values("nb05")["moment"][name]
+    for inputs, reference, place in zip(moment_fixtures(name), references, where):
+        result = moment_result(moment_matched_gaussian, inputs)
+        compare_moments(result, reference["expected"], reference["mistakes"], place, generic)
+
+
+def check_moment_known(moment_matched_gaussian):
+    """The three mixtures worked out by hand (see `known_moment_fixtures`)."""
+    _check_moment_values(
+        moment_matched_gaussian, "known", KNOWN_MOMENT_WHERE,
+        "Work these cases out by hand: the mean is the weighted average of the component "
+        "means, and the covariance is E_p[(t - mu)(t - mu)^T], taken one component at a time.",
+    )  # fmt: skip
+    passed("q has mean 0 and variance 4.36 for Section 1's mixture, mean (2, 0.5) and "
+           "covariance [[1.5, 0.5], [0.5, 0.75]] for the 2-D one, and is the component itself "
+           "when there is only one.")  # fmt: skip
+
+
+WEIGHTS_GENERIC = (
+    "The weights need not sum to 1: the mixture's weights are weights / weights.sum(), and "
+    "they weight each component's mean, covariance and spread."
+)
+
+
+def check_moment_weights(moment_matched_gaussian):
+    """Weights that do not sum to 1: (3, 1, 0), and small ones summing to 0.1."""
+    _check_moment_values(
+        moment_matched_gaussian, "weights",
+        ("weights (3, 1, 0): K = 3 components in 2-D, the last far away",
+         "weights (0.02, 0.05, 0.01, 0.02): K = 4 components in 3-D"),
+        WEIGHTS_GENERIC,
+    )  # fmt: skip
+    passed("moment_matched_gaussian normalises the weights; a component of weight 0 counts "
+           "for nothing.")  # fmt: skip
+
+
+RANDOM_GENERIC = (
+    "Check both parts: the mean sum_k w_k mu_k, and the covariance of p, which holds the "
+    "components' own covariances and the spread of their means around mu."
+)
+
+
+def check_moment_random(moment_matched_gaussian):
+    """Random mixtures with full covariances, against the reference."""
+    _check_moment_values(
+        moment_matched_gaussian, "random",
+        [f"a random mixture of K = {k} components in d = {d} dimensions" for k, d in
+         MOMENT_RANDOM], RANDOM_GENERIC,
+    )  # fmt: skip
+    passed("moment_matched_gaussian matches the reference on random mixtures.")
+
+
+def check_moment_stationary(moment_matched_gaussian):
+    """Nudging one entry of the returned q's mean or covariance never lowers KL(p || q)."""
+    (inputs,) = moment_fixtures("stationary")
+    (reference,) = expected_values("nb05")["moment"]["stationary"]
+    result = moment_result(moment_matched_gaussian, inputs)
+    where = "for a mixture of K = {} components in d = {} dimensions".format(*MOMENT_STATIONARY)
+    check_stationary(result, inputs, reference["mistakes"], where)
+    passed("nudging any one entry of your q's mean or covariance, either way, raises "
+           "KL(p || q), as at its minimum.")  # fmt: skip
