@@ -570,7 +570,7 @@ def vae_step(VAE, fixture, learning_rate):
     return {"logs": _logs(logs), "trackers": trackers, "steps": steps}
 
 
-def _step_failure(text):
+def _step_failure(text, what="One training step of your VAE"):
     lowered = text.lower()
     if "no gradients provided" in lowered or "nonetype" in lowered and "gradient" in lowered:
         hint = HINTS["no_gradients"]
@@ -578,7 +578,7 @@ def _step_failure(text):
         hint = HINTS["vae_not_implemented"]
     else:
         hint = STEP_MESSAGE
-    fail(f"One training step of your VAE failed: {text}. {hint}")
+    fail(f"{what} failed: {text.rstrip('.')}. {hint}")
 
 
 def compare_logs(result, expected, where):
@@ -786,7 +786,7 @@ def _train(VAE):
     except NotImplementedError:
         fail(HINTS["vae_not_implemented"])
     except Exception as error:  # any failure of the student's class in training
-        return f"training your VAE failed: {_error_text(error)}"
+        return _error_text(error)
     losses = history.history.get("loss", [])
     trained = (encoder, decoder, [float(np.mean(v)) for v in losses], other_faces)
     _TRAINED[:] = [ingredients, trained]
@@ -821,7 +821,7 @@ def vae_trained(VAE, eval_indices, noise_seed):
 
 def compare_learning(result, where):
     if "error" in result:
-        _step_failure(result["error"])
+        _step_failure(result["error"], "Training your VAE briefly")
     loss = result["loss"]
     if not np.isfinite(loss) or loss > LEARN_LOSS_MAX:
         fail(
