@@ -15,9 +15,9 @@ from tests.nbgrader_cells import GradedCells, cells_by_role, source_notebook
 
 ASSIGNMENT = "07_frey_face_vae"
 SOLUTIONS, TESTS, POINTS = cells_by_role(ASSIGNMENT)
-# Locked cells the test cells rely on: the model's parts and the VAE class.
+# The locked cell the VAE class relies on: the model's parts (Sampling, kl_divergence).
 MODEL_CELLS = [cell.source for cell in source_notebook(ASSIGNMENT).cells
-               if cell.get("id") in {"model-parts", "vae-class"}]  # fmt: skip
+               if cell.get("id") == "model-parts"]  # fmt: skip
 
 
 GRADED = GradedCells(
@@ -29,21 +29,95 @@ namespace_with = GRADED.namespace
 run_cells = GRADED.run
 
 
-def test_the_graded_function_has_its_test_cells():
-    assert len(MODEL_CELLS) == 2
-    assert set(SOLUTIONS) == {"gaussian_nll", "kl_monte_carlo"}  # the second is not graded
-    assert set(TESTS) == {"nll_shape", "nll_known_values", "nll_random", "vae_loss"}
-    assert sum(POINTS.values()) == 7
+def test_the_graded_code_has_its_test_cells():
+    assert len(MODEL_CELLS) == 1
+    assert set(SOLUTIONS) == {"gaussian_nll", "VAE", "kl_monte_carlo"}  # the last: not graded
+    assert set(TESTS) == {"nll_shape", "nll_known_values", "nll_random", "vae_loss",
+                          "vae_train_step", "vae_learns"}  # fmt: skip
+    assert sum(POINTS.values()) == 12
+    assert POINTS["vae_train_step"] == 3 and POINTS["vae_learns"] == 2
 
 
-def test_the_vae_check_depends_on_the_noise_it_fixes():
+def test_the_given_part_of_the_vae_class_is_the_notebooks():
+    """The mistakes' GivenVAE is the class cell's given code: docstring, constructor,
+    metrics and test_step, statement for statement."""
+    import ast
+
+    from autograder.mistakes.nb07 import GivenVAE, Variant
+
+    def members(code):
+        (node,) = ast.parse(code).body
+        found = {"__doc__": ast.get_docstring(node), "__bases__": ast.dump(node.bases[0])}
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef):
+                found[item.name] = ast.dump(item)
+        return found
+
+    notebook = members(SOLUTIONS["VAE"])
+    given = members(Variant(GivenVAE, "VAE").source())
+    assert set(given) == {"__doc__", "__bases__", "__init__", "metrics", "test_step"}
+    assert all(notebook[name] == value for name, value in given.items())
+
+
+def test_a_class_variant_is_one_class_under_the_graded_name():
+    from autograder.mistakes.nb07 import MISTAKES
+
+    mistake = next(m for m in MISTAKES if m.name == "vae_trackers_not_updated")
+    code = mistake.source()
+    assert code.startswith("class VAE(keras.Model):\n")
+    assert "GivenVAE" not in code and "_Right" not in code
+    assert code.count("def update_trackers(") == 1 and code.count("def train_step(") == 1
+    assert "update_state" not in code.split("def update_trackers(")[1].split("def ")[0]
+
+
+def test_the_hand_computed_gradients_are_tensorflows():
+    """The reference's backpropagation, written out in float64, against TensorFlow's."""
+    from autograder.reference import nb07 as reference
+    from course.checks import nb07 as checks
+
+    fixture = checks.make_vae_fixture(np.random.default_rng(3), 5, 3, 7, image_shape=(3, 4))
+    expected = reference.standin_step(fixture)
+    w = {k: tf.Variable(np.asarray(v, np.float64)) for k, v in fixture.items()
+         if k not in ("x", "epsilon")}  # fmt: skip
+    x = tf.constant(np.asarray(fixture["x"], np.float64).reshape(5, -1))
+    epsilon = tf.constant(np.asarray(fixture["epsilon"], np.float64))
+
+    def dense(name, a):
+        return a @ w[f"{name}_kernel"] + w[f"{name}_bias"]
+
+    with tf.GradientTape(persistent=True) as tape:
+        h = tf.nn.relu(dense("encoder_hidden", x))
+        t_mean, t_log_var = dense("encoder_mean", h), dense("encoder_log_var", h)
+        g = tf.nn.relu(dense("decoder_hidden", t_mean + tf.exp(0.5 * t_log_var) * epsilon))
+        x_mean, x_log_std = tf.sigmoid(dense("decoder_mean", g)), dense("decoder_log_std", g)
+        nll = tf.reduce_mean(checks.standin_nll(x, x_mean, x_log_std))
+        kl = tf.reduce_mean(checks._closed_form_kl(t_mean, t_log_var))
+    for term, value in (("nll", nll), ("kl", kl)):
+        assert np.isclose(expected[term], float(value), rtol=1e-12)
+        found = tape.gradient(value, w)
+        for name in checks.WEIGHT_NAMES:
+            got = np.zeros_like(w[name].numpy()) if found[name] is None else found[name].numpy()
+            assert np.allclose(expected[f"grad_{term}"][name], got, rtol=1e-10, atol=1e-12)
+    assert reference.STANDIN_SCALE == checks.STANDIN_SCALE
+
+
+def test_the_vae_checks_restore_the_students_gaussian_nll():
+    from course.checks import nb07 as checks
+
+    namespace = namespace_with({})
+    own = namespace["gaussian_nll"]
+    checks.vae_step(namespace["VAE"], checks.step_fixture(), checks.STEP_LEARNING_RATE)
+    assert namespace["gaussian_nll"] is own
+
+
+def test_the_loss_check_depends_on_the_noise_it_fixes():
     """The fixed noise matters: the loss with other noise would not match the reference."""
     from course.checks import nb07 as checks
 
     namespace = namespace_with({})
     fixture = checks.vae_fixture()
     shifted = dict(fixture, epsilon=fixture["epsilon"] + 1.0)
-    logs = checks.vae_losses(namespace["VAE"], namespace["gaussian_nll"], shifted)
+    logs = checks.vae_losses(namespace["gaussian_nll"], shifted)
     expected = checks.expected_values("nb07")["vae_loss"]["expected"]
     assert not checks.close(logs["loss"], expected["loss"])
     assert checks.close(logs["kl"], expected["kl"])  # the closed-form KL ignores the noise

@@ -68,25 +68,54 @@ def nll_gradient(gaussian_nll):
     passed("gaussian_nll has the right gradients with respect to x_mean and x_log_std.")
 
 
-def vae_loss_on_random_weights(VAE, gaussian_nll):
-    """A VAE of random size and weights, on random images and noise, against the reference."""
+def vae_loss_on_random_weights(gaussian_nll):
+    """A model of random size and weights, on random images and noise, against the reference."""
     rng = fresh_rng()
     spec = {"batch_size": random_size(rng, 2, 40, avoid=6),
             "latent_dim": random_size(rng, 1, 12, avoid=3),
             "hidden": int(rng.integers(8, 65))}  # fmt: skip
     fixture = visible.make_vae_fixture(rng, **spec)
-    logs = visible.vae_losses(VAE, gaussian_nll, fixture)
+    logs = visible.vae_losses(gaussian_nll, fixture)
     visible.compare_vae(logs, reference.vae_losses(fixture), vae_mistake_values(fixture),
                         f"with random weights (batch {spec['batch_size']}, latent "
                         f"{spec['latent_dim']})")  # fmt: skip
-    passed("the VAE's loss matches the reference with random weights, images and noise.")
+    passed("the model's loss matches the reference with random weights, images and noise.")
 
 
-def vae_loss_on_hidden_fixture(VAE, gaussian_nll):
+def vae_loss_on_hidden_fixture(gaussian_nll):
     """Fixed weights, images and noise whose loss is never shown to students."""
     spec = PRIVATE["vae_hidden_fixture"]
     sizes = {key: spec[key] for key in ("batch_size", "latent_dim", "hidden")}
     fixture = visible.make_vae_fixture(np.random.default_rng(spec["seed"]), **sizes)
-    logs = visible.vae_losses(VAE, gaussian_nll, fixture)
+    logs = visible.vae_losses(gaussian_nll, fixture)
     visible.compare_vae(logs, spec["expected"], vae_mistake_values(fixture), "on a hidden batch")
-    passed("the VAE's loss matches the reference on a hidden batch.")
+    passed("the model's loss matches the reference on a hidden batch.")
+
+
+# ----------------------------------------------------------------------------- the VAE class
+
+
+def vae_train_step_on_random_weights(VAE):
+    """One SGD step of a VAE of random size, image shape, weights and learning rate."""
+    rng = fresh_rng()
+    spec = {"batch_size": random_size(rng, 2, 24, avoid=visible.STEP_FIXTURE["batch_size"]),
+            "latent_dim": random_size(rng, 1, 6, avoid=visible.STEP_FIXTURE["latent_dim"]),
+            "hidden": int(rng.integers(4, 33)),
+            "image_shape": (int(rng.integers(2, 9)), int(rng.integers(2, 9)))}  # fmt: skip
+    learning_rate = float(rng.choice([0.01, 0.03, 0.3]))
+    fixture = visible.make_vae_fixture(rng, **spec)
+    result = visible.vae_step(VAE, fixture, learning_rate)
+    visible.compare_train_step(result, reference.standin_step(fixture), learning_rate,
+                               f"with random weights (batch {spec['batch_size']}, latent "
+                               f"{spec['latent_dim']})")  # fmt: skip
+    passed("one training step matches the reference with random weights, sizes and step.")
+
+
+def vae_learns_on_other_faces(VAE):
+    """The trained VAE's loss on a random half of other held-out faces, other noise."""
+    rng = fresh_rng()
+    indices = np.sort(rng.choice(2 * visible.LEARN_EVAL_FACES, visible.LEARN_EVAL_FACES,
+                                 replace=False))  # fmt: skip
+    result = visible.vae_trained(VAE, indices, int(rng.integers(1, 2**31)))
+    visible.compare_learning(result, "on other faces it did not train on")
+    passed("the trained VAE's loss is below the threshold on other faces too.")
