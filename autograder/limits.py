@@ -23,7 +23,7 @@ SUBMISSION_WALL_SECONDS = {
     "04_elbo_derivation": 95,
     "05_closed_form_kl": 50,
     "06_reparameterization": 45,
-    "07_frey_face_vae": 40,
+    "07_frey_face_vae": 60,
     "08_conditional_vae": 60,
 }
 UNMEASURED_WALL_SECONDS = 120  # an assignment the benchmark has not measured yet
