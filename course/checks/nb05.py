@@ -639,7 +639,7 @@ def forward_kl_up_to_constant(inputs, mean_q, cov_q):
     cov_q (symmetric) is not positive definite, or nearly singular: then q is no Gaussian.
     """
     weights, means, covariances = (np.asarray(a, np.float64) for a in inputs)
-    weights = weights / weights.sum()
+    weights = weights / np.sum(weights)
     eigenvalues = np.linalg.eigvalsh(cov_q)
     # A covariance this close to singular is no Gaussian's for our purpose (and solve fails).
     if eigenvalues.min() <= 1e-10 * max(1.0, eigenvalues.max()):

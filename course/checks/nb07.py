@@ -299,7 +299,7 @@ def fixed_noise_layer(epsilon):
 def _closed_form_kl(t_mean, t_log_var):
     from keras import ops
 
-    return 0.5 * ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1.0 - t_log_var, axis=1)
+    return ops.sum(ops.square(t_mean) + ops.exp(t_log_var) - 1.0 - t_log_var, axis=1) / 2
 
 
 @kernel_side
@@ -754,7 +754,7 @@ def seeded_sampling(seed):
         def call(self, inputs):
             t_mean, t_log_var = inputs
             epsilon = keras.random.normal(ops.shape(t_mean), seed=self.seed_generator)
-            return t_mean + ops.exp(0.5 * t_log_var) * epsilon
+            return t_mean + ops.exp(t_log_var / 2) * epsilon
 
     return SeededSampling()
 
