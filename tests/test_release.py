@@ -37,8 +37,9 @@ def test_release_is_fresh(regenerated, name):
     assert committed == fresh, f"release/{name} is stale: run `make release` and commit it"
 
 
-def _secret_lines(source_text: str) -> set[str]:
-    """Lines only found inside solution or hidden-test regions of a source notebook."""
+def _region_lines(source_text: str) -> tuple[set[str], set[str]]:
+    """(inside, outside): the stripped lines of a source notebook inside its solution or
+    hidden-test regions, and those outside them (shown to students)."""
     nb = nbformat.reads(source_text, as_version=4)
     inside, outside = set(), set()
     for cell in nb.cells:
@@ -47,6 +48,12 @@ def _secret_lines(source_text: str) -> set[str]:
         for region in regions:
             inside |= {line.strip() for line in region.splitlines()}
         outside |= {line.strip() for line in REGION.sub("", text).splitlines()}
+    return inside, outside
+
+
+def _secret_lines(source_text: str) -> set[str]:
+    """Lines only found inside solution or hidden-test regions of a source notebook."""
+    inside, outside = _region_lines(source_text)
     return {line for line in inside - outside if len(line) > 8 and not line.startswith("#")}
 
 

@@ -16,7 +16,7 @@ import pytest
 from autograder import student_repo
 from tests.conftest import ROOT, shared_data_dir
 from tests.nbgrader_cells import cells_by_role
-from tests.test_release import MARKERS, REGION, _private_numbers, _secret_lines
+from tests.test_release import MARKERS, _private_numbers, _region_lines, _secret_lines
 
 TAG = "v-test"
 
@@ -24,12 +24,6 @@ TAG = "v-test"
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory):
     return student_repo.write(tmp_path_factory.mktemp("students") / "course-students", tag=TAG)
-
-
-def _shown_lines(source_text: str) -> set[str]:
-    """Lines of a source notebook's code and text outside its solution and hidden regions."""
-    return {line.strip() for cell in nbformat.reads(source_text, as_version=4).cells
-            for line in REGION.sub("", cell.source + "\n").splitlines()}  # fmt: skip
 
 
 def texts(folder: Path) -> dict[Path, str]:
@@ -66,7 +60,7 @@ def test_the_student_copy_has_no_solution_hidden_test_rubric_or_reference_value(
     secrets, shown = set(), set()
     for source in (ROOT / "source").glob("*/*.ipynb"):
         secrets |= _secret_lines(source.read_text())
-        shown |= _shown_lines(source.read_text())
+        shown |= _region_lines(source.read_text())[1]
     # A line one notebook gives openly (`with tf.GradientTape() as tape:` in 06) is no secret
     # of another's solution.
     secrets -= shown

@@ -73,6 +73,31 @@ def quiet_keras():
         logger.setLevel(level)
 
 
+def notebook_names(obj) -> dict:
+    """The global names a student's function, or class (through its methods), looks up at
+    call time: the notebook's namespace. {} if there is none."""
+    members = list(vars(obj).values()) if isinstance(obj, type) else []
+    for value in (obj, *members):
+        found = getattr(getattr(value, "fget", value), "__globals__", None)
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+@contextlib.contextmanager
+def replaced_names(obj, replacements: dict):
+    """Within the block, those of `replacements`' names that `obj`'s notebook defines are
+    the checks' stand-ins (a stand-in loss, a seeded sampling); afterwards they are the
+    student's again, whatever happened inside."""
+    names = notebook_names(obj)
+    own = {name: names[name] for name in replacements if name in names}
+    names.update({name: replacements[name] for name in own})
+    try:
+        yield
+    finally:
+        names.update(own)
+
+
 def kernel_side(function):
     """Mark a check's helper that must run where the student's objects live.
 
