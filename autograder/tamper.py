@@ -123,7 +123,7 @@ RULES = (
     Rule("module", ("autograder",), GRADER),
     Rule("module", ("nbgrader",), NBGRADER),
     Rule("module", ("course.checks",), CHECKS),
-    Rule("module", ("sys.modules",), MODULES),
+    Rule("module", ("sys.modules", "inspect.getmodule"), MODULES),
     # However the module is reached (`[sys][0].modules`, `(lambda m: m)(course).checks`).
     Rule("attribute", ("modules",), MODULES),
     Rule("attribute", ("checks",), CHECKS),

@@ -209,6 +209,7 @@ ATTACKS = [
     ("import importlib\nimportlib.import_module('course.checks.nb08')",
      {"uses importlib", "imports the check modules (course.checks)"}),
     ('import sys\n[sys][0].modules["numpy"]', {"reaches into sys.modules"}),
+    ("import inspect\nchecker = inspect.getmodule(gaussian_nll)", {"reaches into sys.modules"}),
     ("import course\n(lambda m: m)(course).checks.nb08._TRAINED.clear()",
      {"imports the check modules (course.checks)"}),
     ('name = "course." + "checks" + ".nb08"', {"imports the check modules (course.checks)"}),

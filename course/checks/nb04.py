@@ -460,33 +460,32 @@ def check_iwae_shape(iwae_bound):
     passed("iwae_bound returns one finite number, for k = 1, 4 and 6 and for 1 and 3 draws.")
 
 
+def _check_iwae_fixture(iwae_bound, name, where):
+    """iwae_bound on the visible fixture `name` matches its reference value, or fails with
+    the diagnosis of the mistake it matches."""
+    reference = expected_values("nb04")["iwae"][name]
+    inputs = iwae_fixture(name)
+    value = iwae_value(iwae_bound, inputs)
+    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"], where)
+
+
 def check_iwae_k1_is_elbo(iwae_bound):
     """With k = 1 the bound is the Monte Carlo ELBO on the same samples."""
-    reference = expected_values("nb04")["iwae"]["k1"]
-    inputs = iwae_fixture("k1")
-    value = iwae_value(iwae_bound, inputs)
-    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
-                 "with k = 1, where it should be the ELBO estimate of these samples")  # fmt: skip
+    where = "with k = 1, where it should be the ELBO estimate of these samples"
+    _check_iwae_fixture(iwae_bound, "k1", where)
     passed("with k = 1, iwae_bound is the ELBO estimate of the same samples.")
 
 
 def check_iwae_fixed_noise(iwae_bound):
     """For given noise and k = 5, exactly the reference's bound."""
-    reference = expected_values("nb04")["iwae"]["fixed_noise"]
-    inputs = iwae_fixture("fixed_noise")
-    value = iwae_value(iwae_bound, inputs)
-    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
-                 "on fixed inputs and noise")  # fmt: skip
+    _check_iwae_fixture(iwae_bound, "fixed_noise", "on fixed inputs and noise")
     passed("iwae_bound matches the reference for given noise and k = 5.")
 
 
 def check_iwae_stable(iwae_bound):
     """Log weights of about -1000, whose exp is 0: still finite and exact."""
-    reference = expected_values("nb04")["iwae"]["stable"]
-    inputs = iwae_fixture("stable")
-    value = iwae_value(iwae_bound, inputs)
-    compare_iwae(iwae_bound, inputs, value, reference["expected"], reference["mistakes"],
-                 "on an x far from the model, with log weights near -1000")  # fmt: skip
+    where = "on an x far from the model, with log weights near -1000"
+    _check_iwae_fixture(iwae_bound, "stable", where)
     passed("with log weights near -1000 (exp gives 0), iwae_bound is finite and exact.")
 
 
