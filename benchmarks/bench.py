@@ -75,7 +75,8 @@ REAL_KINDS = ("real", "data folder")
 
 @dataclass(frozen=True)
 class Variant:
-    """A notebook run with one cell of code added after a named cell, e.g. another latent size.
+    """A notebook run with one cell of code added after a named cell, e.g. another latent size,
+    and optionally edits of other cells, e.g. a longer training.
 
     This is the change a student makes for a "Going further" exercise, made by the benchmark.
     """
@@ -84,11 +85,19 @@ class Variant:
     notebook: str
     after_cell: str  # the nbgrader grade_id of the cell the code goes after
     code: str
+    # (grade_id of a cell, text it holds exactly once, the text that replaces it)
+    edits: tuple[tuple[str, str, str], ...] = ()
 
 
 VARIANTS = [
     Variant("latent_dim=20", "08_conditional_vae", "vae-builders", "latent_dim = 20"),
-    Variant("code_dim=16", "02_cnn_autoencoder", "code-size", "code_dim = 16"),
+    Variant(
+        "code_dim=64,epochs=20",
+        "02_cnn_autoencoder",
+        "code-size",
+        "code_dim = 64",
+        edits=(("lecture-train", "num_epochs = pick(full=10,", "num_epochs = pick(full=20,"),),
+    ),
 ]
 
 
@@ -422,6 +431,20 @@ def with_variant(source: Path, variant: Variant, destination: Path) -> Path:
             f"variant {variant.name}: {source.name} has no cell "
             f"{variant.after_cell!r}; update VARIANTS in benchmarks/bench.py."
         )
+    for cell_id, text, replacement in variant.edits:
+        if cell_id not in ids:
+            raise BenchError(
+                f"variant {variant.name}: {source.name} has no cell {cell_id!r} to edit; "
+                "update VARIANTS in benchmarks/bench.py."
+            )
+        edited = notebook.cells[ids.index(cell_id)]
+        if edited.source.count(text) != 1:
+            raise BenchError(
+                f"variant {variant.name}: cell {cell_id!r} of {source.name} holds "
+                f"{text!r} {edited.source.count(text)} times, not once; update VARIANTS in "
+                "benchmarks/bench.py."
+            )
+        edited.source = edited.source.replace(text, replacement)
     cell = nbformat.v4.new_code_cell(f"{variant.code}  # set by make bench ({variant.name})")
     notebook.cells.insert(ids.index(variant.after_cell) + 1, cell)
     destination.parent.mkdir(parents=True, exist_ok=True)

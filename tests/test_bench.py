@@ -186,6 +186,20 @@ def test_a_variant_adds_its_code_after_its_cell(tmp_path, variant):
         bench.with_variant(source, wrong, tmp_path / "w.ipynb")
 
 
+@pytest.mark.parametrize("variant", [v for v in bench.VARIANTS if v.edits], ids=lambda v: v.name)
+def test_a_variant_edits_its_cells_and_names_a_stale_edit(tmp_path, variant):
+    source = ROOT / "source" / variant.notebook / f"{variant.notebook}.ipynb"
+    written = nbformat.read(bench.with_variant(source, variant, tmp_path / "v.ipynb"), 4)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in written.cells}
+    for cell_id, text, replacement in variant.edits:
+        assert replacement in by_id[cell_id] and text not in by_id[cell_id]
+    cell_id, text, _ = variant.edits[0]
+    stale = bench.Variant("x", variant.notebook, variant.after_cell, "pass",
+                          edits=((cell_id, text + "no such text", "y"),))  # fmt: skip
+    with pytest.raises(bench.BenchError, match="0 times, not once"):
+        bench.with_variant(source, stale, tmp_path / "w.ipynb")
+
+
 def test_an_unknown_notebook_is_named_in_the_error():
     with pytest.raises(bench.BenchError, match="no notebook matches 99"):
         bench.chosen(["99"])
@@ -344,7 +358,7 @@ def test_the_benchmark_writes_a_well_formed_table(one_run):
     assert all(len(row) == len(bench.TARGET_COLUMNS) for row in targets)
     result = {row[0]: row[3] for row in targets[1:]}
     assert result["the solution submission scores full marks on every autograded cell"] == "met: 1"
-    assert result["full mode runs in at most 5 minutes per notebook on 2 CPU cores"] == "not run"
+    assert result["full mode runs in at most 3 minutes per notebook on 2 CPU cores"] == "not run"
 
 
 # ----------------------------------------------------------------------------- committed results

@@ -115,6 +115,30 @@ def test_an_unknown_noisy_mistake_is_not_blamed_on_estimator_b():
     assert not [key for key, hint in HINTS.items() if hint in message]
 
 
+EXACT_EVIDENCE = (
+    "def {name}(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"
+    "    # log N(x; b, W W^T + noise_std^2 I): exact, and blind to q and the noise\n"
+    "    covariance = W @ W.T + noise_std**2 * np.eye(len(x))\n"
+    "    return stats.multivariate_normal(b, covariance).logpdf(x)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name, cell",
+    [("elbo_estimate", "elbo_tight_at_posterior"), ("iwae_bound", "iwae_tight_at_posterior")],
+)
+def test_the_exact_evidence_alone_does_not_earn_tightness(name, cell):
+    # It equals the bound at the posterior, so only moving q away from it tells the two apart.
+    failures = run_cells(namespace_with({name: EXACT_EVIDENCE.format(name=name)}))
+    assert cell in failures
+    assert "standard deviations away from the posterior" in failures[cell]
+    # The hidden check on a random model catches it too.
+    namespace = namespace_with({name: EXACT_EVIDENCE.format(name=name)})
+    hidden_check = hidden.elbo_tight_random if name == "elbo_estimate" else hidden.iwae_tight_random
+    with pytest.raises(CheckFailed, match="standard deviations away"):
+        hidden_check(namespace[name])
+
+
 def test_a_per_sample_result_is_reported_as_such():
     per_sample = (
         "def elbo_estimate(x, q_mean, q_log_var, epsilon, W, b, noise_std):\n"

@@ -123,6 +123,36 @@ def test_the_loss_check_depends_on_the_noise_it_fixes():
     assert checks.close(logs["kl"], expected["kl"])  # the closed-form KL ignores the noise
 
 
+def test_the_learning_check_measures_the_returned_weights_itself():
+    """The loss comes from the weights the training hands back, computed in NumPy as the
+    notebook's Keras models would compute it; a forged loss or foreign weights earn nothing."""
+    from course.checks import CheckFailed
+    from course.checks import nb07 as checks
+
+    vae_class = namespace_with({})["VAE"]
+    result = checks.vae_trained(vae_class)
+    indices = np.arange(checks.LEARN_EVAL_FACES)
+    measured = checks.learned_loss(result, indices, checks.LEARN_SEED)
+    encoder, decoder, _, other_faces = checks._train(vae_class)
+    x = other_faces[indices]
+    t_mean, t_log_var = (np.asarray(a, np.float64) for a in encoder(x))
+    epsilon = np.random.default_rng(checks.LEARN_SEED).normal(size=t_mean.shape)
+    x_mean, x_log_std = decoder((t_mean + np.exp(t_log_var / 2) * epsilon).astype("float32"))
+    nll = checks.standin_nll(ops.convert_to_tensor(x), x_mean, x_log_std)
+    kl = checks._closed_form_kl(t_mean, t_log_var)
+    assert measured["loss"] == pytest.approx(float(np.mean(nll) + np.mean(kl)), rel=1e-4)
+    assert measured["loss"] < checks.LEARN_LOSS_MAX
+    assert measured["losses"] == result["losses"]
+
+    forged = {"losses": [1.0], "loss": 0.0, "nll": 0.0, "kl": 0.0}
+    assert "no weights" in checks.learned_loss(forged, indices, checks.LEARN_SEED)["error"]
+    foreign = dict(result["weights"], **{"decoder/x_mean": [np.zeros((3, 3)), np.zeros(3)]})
+    error = checks.learned_loss({**result, "weights": foreign}, indices, checks.LEARN_SEED)
+    assert "decoder/x_mean" in error["error"]
+    with pytest.raises(CheckFailed, match="decoder/x_mean"):
+        checks.compare_learning(error, "here")
+
+
 def test_the_monte_carlo_kl_solution_is_unbiased():
     namespace = namespace_with({})
     rng = np.random.default_rng(0)

@@ -116,6 +116,6 @@ def vae_learns_on_other_faces(VAE):
     rng = fresh_rng()
     indices = np.sort(rng.choice(2 * visible.LEARN_EVAL_FACES, visible.LEARN_EVAL_FACES,
                                  replace=False))  # fmt: skip
-    result = visible.vae_trained(VAE, indices, int(rng.integers(1, 2**31)))
+    result = visible.learned_loss(visible.vae_trained(VAE), indices, int(rng.integers(1, 2**31)))
     visible.compare_learning(result, "on other faces it did not train on")
     passed("the trained VAE's loss is below the threshold on other faces too.")

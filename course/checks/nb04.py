@@ -315,6 +315,8 @@ def check_tight(elbo_estimate, inputs, log_evidence, where, mistakes=None):
     estimates.append(elbo_value(elbo_estimate, inputs))
     estimates = np.array(estimates)
     if np.allclose(estimates, log_evidence, rtol=ELBO_RTOL, atol=ELBO_ATOL):
+        check_lower_off_posterior(lambda moved: elbo_value(elbo_estimate, moved), inputs,
+                                  log_evidence, "elbo_estimate", where)  # fmt: skip
         return
     singles, together = estimates[:-1], estimates[-1]
     varies = np.ptp(singles) > ELBO_ATOL + ELBO_RTOL * abs(log_evidence)
@@ -345,6 +347,32 @@ def check_tight(elbo_estimate, inputs, log_evidence, where, mistakes=None):
         f"elbo_estimate, with q the exact posterior {where}, gave {np.round(estimates, 4)} "
         f"(one sample at a time, then {n_samples} together); each should equal "
         f"log p(x) = {log_evidence:.4f}. {hint}"
+    )
+
+
+def check_lower_off_posterior(value_of, inputs, log_evidence, name, where):
+    """Move q's mean far from the posterior, with the noise kept: the bound must fall.
+
+    With q's mean moved by a = 2 max|epsilon| + 4 of its standard deviations in every
+    coordinate, and its variances kept, each log weight minus log p(x) is
+    sum_i (-a epsilon_i - a^2 / 2) <= -2 a d <= -8: the exact estimate, one sample or a
+    log-mean-exp of many, lies at least 8 nats below log p(x), whatever the noise. A function
+    that returns log p(x) without looking at q cannot pass. `value_of(inputs)` calls the
+    student's function.
+    """
+    epsilon = np.asarray(inputs["epsilon"])
+    std = np.exp(np.asarray(inputs["q_log_var"]) / 2)
+    a = 2 * np.max(np.abs(epsilon)) + 4
+    moved = {**inputs, "q_mean": np.asarray(inputs["q_mean"]) + a * std}
+    value = value_of(moved)
+    if value < log_evidence - 1:
+        return
+    fail(
+        f"{name}, with q's mean moved {a:.1f} standard deviations away from the posterior "
+        f"{where}, gave {value:.4f}, no lower than log p(x) = {log_evidence:.4f}. There every "
+        f"weight p(x, z) / q(z | x) is far below p(x), so the bound must be at least 8 nats "
+        f"lower. {name} should compute its value from q_mean, q_log_var and epsilon, not from "
+        "the model alone."
     )
 
 
@@ -575,6 +603,9 @@ def check_iwae_tight(iwae_bound, inputs, log_evidence, where, mistakes=None):
     estimates = np.array([iwae_value(iwae_bound, _sliced(inputs, n_draws, k))
                           for n_draws, k in IWAE_TIGHT_CALLS])  # fmt: skip
     if np.allclose(estimates, log_evidence, rtol=ELBO_RTOL, atol=ELBO_ATOL):
+        moved_from = _sliced(inputs, 2, 5)
+        check_lower_off_posterior(lambda moved: iwae_value(iwae_bound, moved), moved_from,
+                                  log_evidence, "iwae_bound", where)  # fmt: skip
         return
     mistake = _diagnose_estimates(estimates, mistakes)
     hint = HINTS[mistake] if mistake else IWAE_GENERIC_HINT

@@ -709,13 +709,26 @@ def learning_models(seed=LEARN_SEED):
 
     keras.utils.set_random_seed(seed)
     x = keras.Input(shape=IMAGE_SHAPE)
-    h = layers.Dense(LEARN_HIDDEN, activation="relu")(layers.Flatten()(x))
-    encoder = keras.Model(x, [layers.Dense(LEARN_LATENT_DIM)(h), layers.Dense(LEARN_LATENT_DIM)(h)])
+    h = layers.Dense(LEARN_HIDDEN, activation="relu", name="hidden")(layers.Flatten()(x))
+    t_mean = layers.Dense(LEARN_LATENT_DIM, name="t_mean")(h)
+    encoder = keras.Model(x, [t_mean, layers.Dense(LEARN_LATENT_DIM, name="t_log_var")(h)])
     t = keras.Input(shape=(LEARN_LATENT_DIM,))
-    g = layers.Dense(LEARN_HIDDEN, activation="relu")(t)
-    x_mean = layers.Reshape(IMAGE_SHAPE)(layers.Dense(N_PIXELS, activation="sigmoid")(g))
-    x_log_std = layers.Reshape(IMAGE_SHAPE)(layers.Dense(N_PIXELS)(g))
-    return encoder, keras.Model(t, [x_mean, x_log_std])
+    g = layers.Dense(LEARN_HIDDEN, activation="relu", name="hidden")(t)
+    x_mean = layers.Dense(N_PIXELS, activation="sigmoid", name="x_mean")(g)
+    x_log_std = layers.Dense(N_PIXELS, name="x_log_std")(g)
+    outputs = [layers.Reshape(IMAGE_SHAPE)(x_mean), layers.Reshape(IMAGE_SHAPE)(x_log_std)]
+    return encoder, keras.Model(t, outputs)
+
+
+# The shapes of the weights `vae_trained` hands back: (model, layer) -> (kernel, bias).
+LEARN_WEIGHT_SHAPES = {
+    ("encoder", "hidden"): ((N_PIXELS, LEARN_HIDDEN), (LEARN_HIDDEN,)),
+    ("encoder", "t_mean"): ((LEARN_HIDDEN, LEARN_LATENT_DIM), (LEARN_LATENT_DIM,)),
+    ("encoder", "t_log_var"): ((LEARN_HIDDEN, LEARN_LATENT_DIM), (LEARN_LATENT_DIM,)),
+    ("decoder", "hidden"): ((LEARN_LATENT_DIM, LEARN_HIDDEN), (LEARN_HIDDEN,)),
+    ("decoder", "x_mean"): ((LEARN_HIDDEN, N_PIXELS), (N_PIXELS,)),
+    ("decoder", "x_log_std"): ((LEARN_HIDDEN, N_PIXELS), (N_PIXELS,)),
+}
 
 
 def seeded_sampling(seed):
@@ -771,27 +784,77 @@ def _train(VAE):
 
 
 @kernel_side
-def vae_trained(VAE, eval_indices, noise_seed):
-    """Train the student's VAE as grading does (once per class), then measure it.
+def vae_trained(VAE):
+    """Train the student's VAE as grading does (once per class) and hand back what it learned.
 
-    eval_indices: which of the faces not trained on the loss is measured on; noise_seed: the
-    seed of the codes' noise there. Returns {"error": message}, or the training losses per
-    epoch (from the student's trackers) and the measured stand-in loss, NLL and KL (per
-    image, averaged over those faces).
+    Returns {"error": message}, or the training losses per epoch (from the student's trackers)
+    and the trained weights, {"weights": {"encoder/hidden": [kernel, bias], ...}} (the keys of
+    LEARN_WEIGHT_SHAPES). The loss is then measured by `learned_loss`, away from the
+    student's code: when a class is graded, in the grader.
     """
-    from keras import ops
-
     trained = _train(VAE)
     if isinstance(trained, str):
         return {"error": trained}
-    encoder, decoder, losses, other_faces = trained
-    x = other_faces[np.asarray(eval_indices, np.int64)]
-    with quiet_keras():
-        t_mean, t_log_var = encoder(x, training=False)
-        epsilon = np.random.default_rng(noise_seed).normal(size=t_mean.shape).astype(np.float32)
-        x_mean, x_log_std = decoder(t_mean + ops.exp(0.5 * t_log_var) * epsilon, training=False)
-        nll = to_numpy(standin_nll(ops.convert_to_tensor(x), x_mean, x_log_std), "the model")
-        kl = to_numpy(_closed_form_kl(t_mean, t_log_var), "the model")
+    encoder, decoder, losses, _ = trained
+    models = {"encoder": encoder, "decoder": decoder}
+    weights = {
+        f"{model}/{layer}": [np.asarray(w) for w in models[model].get_layer(layer).get_weights()]
+        for model, layer in LEARN_WEIGHT_SHAPES
+    }
+    return {"losses": losses, "weights": weights}
+
+
+def _relu(a):
+    return np.maximum(a, 0.0)
+
+
+def learned_loss(result, eval_indices, noise_seed):
+    """The stand-in loss, NLL and KL per image of the weights `vae_trained` returned, averaged
+    over the faces not trained on at `eval_indices`, with codes drawn with `noise_seed`:
+    computed here in float64 NumPy, not by the student's code.
+
+    Returns {"error": message} when the result is not a training's result or its weights
+    are not those of the models grading built.
+    """
+    if not isinstance(result, dict):
+        return {"error": f"the training returned {type(result).__name__}, not its results"}
+    if "error" in result:
+        return {"error": str(result["error"])}
+    weights = result.get("weights")
+    if not isinstance(weights, dict):
+        return {"error": "the training returned no weights"}
+    params = {}
+    for (model, layer), shapes in LEARN_WEIGHT_SHAPES.items():
+        key = f"{model}/{layer}"
+        pair = weights.get(key)
+        arrays = None
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            arrays = [np.asarray(a, np.float64) for a in pair]
+        if arrays is None or tuple(a.shape for a in arrays) != shapes:
+            return {"error": f"the trained weights of {key} are not a kernel and a bias of "
+                             f"shapes {shapes}"}  # fmt: skip
+        params[key] = arrays
+    _, other_faces = _learning_faces()
+    x = other_faces[np.asarray(eval_indices, np.int64)].reshape(-1, N_PIXELS).astype(np.float64)
+
+    def dense(key, inputs):
+        kernel, bias = params[key]
+        return inputs @ kernel + bias
+
+    with np.errstate(all="ignore"):
+        h = _relu(dense("encoder/hidden", x))
+        t_mean, t_log_var = dense("encoder/t_mean", h), dense("encoder/t_log_var", h)
+        epsilon = np.random.default_rng(noise_seed).normal(size=t_mean.shape)
+        g = _relu(dense("decoder/hidden", t_mean + np.exp(0.5 * t_log_var) * epsilon))
+        x_mean = 1.0 / (1.0 + np.exp(-dense("decoder/x_mean", g)))
+        x_log_std = dense("decoder/x_log_std", g)
+        nll = np.sum(STANDIN_SCALE * (x - x_mean) ** 2 + 0.5 * x_log_std**2, axis=1)
+        kl = np.sum(t_mean**2 + np.exp(t_log_var) - 1.0 - t_log_var, axis=1) / 2
+    losses = result.get("losses", [])
+    try:
+        losses = [float(v) for v in losses]
+    except (TypeError, ValueError):
+        losses = []
     return {"losses": losses, "loss": float(np.mean(nll + kl)), "nll": float(np.mean(nll)),
             "kl": float(np.mean(kl))}  # fmt: skip
 
@@ -812,7 +875,7 @@ def compare_learning(result, where):
 
 def check_vae_learns(VAE):
     """A short seeded training brings the loss on faces it never saw below a threshold."""
-    result = vae_trained(VAE, np.arange(LEARN_EVAL_FACES), LEARN_SEED)
+    result = learned_loss(vae_trained(VAE), np.arange(LEARN_EVAL_FACES), LEARN_SEED)
     compare_learning(result, "on faces it did not train on")
     passed(
         f"after {LEARN_EPOCHS} short epochs your VAE's loss on faces it did not train on is "
