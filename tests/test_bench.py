@@ -106,7 +106,7 @@ def test_targets_apply_to_their_own_rows_only():
 def test_the_targets_file_holds_the_issues_targets_each_with_its_source():
     targets = {t.id: t for t in bench.load_targets()}
     expected = {
-        "full_mode_time": ("wall_seconds", "at_most", 300),
+        "full_mode_time": ("wall_seconds", "at_most", 180),
         "cnn_ae_lecture_bce": ("metric:test_bce_per_pixel", "at_most", 0.33),
         "cnn_ae_wide_code_bce": ("metric:test_bce_per_pixel", "at_most", 0.28),
         "frey_test_elbo": ("metric:test_elbo", "at_least", 870),
