@@ -17,7 +17,7 @@ import os
 MARGIN_FACTOR = 5
 MARGIN_SECONDS = 20
 SUBMISSION_WALL_SECONDS = {
-    "01_autoencoder": 55,
+    "01_autoencoder": 60,
     "02_cnn_autoencoder": 90,
     "03_denoising_autoencoder": 55,
     "04_elbo_derivation": 95,

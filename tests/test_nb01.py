@@ -26,9 +26,11 @@ run_cells = GRADED.run
 
 
 def test_every_graded_function_has_test_cells():
-    assert set(SOLUTIONS) == {"build_autoencoder", "pca_fit"}
-    assert sum(POINTS.values()) == 13
-    assert all(grade_id.split("_")[0] in {"ae", "pca"} for grade_id in TESTS)
+    assert set(SOLUTIONS) == {"build_autoencoder", "pca_fit", "pca_autoencoder", "subspace_cosines"}
+    assert sum(POINTS.values()) == 20
+    assert all(grade_id.split("_")[0] in {"ae", "pca", "cosines"} for grade_id in TESTS)
+    assert sum(POINTS[cell] for cell in TESTS if cell.startswith("pca_ae_")) == 4
+    assert sum(POINTS[cell] for cell in TESTS if cell.startswith("cosines_")) == 3
 
 
 def test_a_wrong_return_value_is_reported_as_such():
@@ -77,14 +79,69 @@ def test_pca_fixture_has_the_spectrum_it_promises():
     assert np.allclose(components @ components.T, np.eye(x.shape[1]), atol=1e-10)
 
 
+def test_each_numpy_description_of_a_pca_autoencoder_mistake_is_what_its_keras_code_does():
+    from autograder.mistakes import nb01 as mistakes
+    from course.checks.nb01 import make_pca_autoencoder_inputs
+
+    mean, components, x, z = make_pca_autoencoder_inputs(np.random.default_rng(7), 5, 11)
+    described = {m.hint for m in mistakes.MISTAKES if m.hint in mistakes.PCA_AE_MAPS}
+    assert described == set(mistakes.PCA_AE_MAPS)
+    for mistake in mistakes.MISTAKES:
+        if mistake.hint not in mistakes.PCA_AE_MAPS:
+            continue
+        encoder, decoder, _ = mistake.function(mean, components)
+        codes, reconstructions = mistakes.PCA_AE_MAPS[mistake.hint](mean, components, x, z)
+        assert np.allclose(encoder.predict(x, verbose=0), codes, atol=1e-5), mistake.name
+        assert np.allclose(decoder.predict(z, verbose=0), reconstructions, atol=1e-5), mistake.name
+
+
+def test_the_pca_autoencoder_fixture_separates_every_mistake_from_the_answer():
+    """Every known mistake moves some output of the fixed example by far more than the
+    tolerance, and no two mistakes give the same outputs."""
+    from course.checks.nb01 import PCA_AE_ATOL, expected_values
+
+    reference = expected_values("nb01")["pca_autoencoder"]["main"]
+
+    def flat(value):
+        return np.concatenate([np.ravel(value["codes"]), np.ravel(value["reconstructions"])])
+
+    values = [flat(reference)] + [flat(v) for v in reference["mistakes"].values()]
+    for i, first in enumerate(values):
+        for second in values[i + 1 :]:
+            assert np.max(np.abs(first - second)) > 1000 * PCA_AE_ATOL
+
+
+def test_the_cosine_fixture_separates_every_mistake_from_the_answer():
+    from autograder.reference.nb01 import subspace_cosines
+    from course.checks.nb01 import COSINE_ATOL, cosine_fixture, expected_values
+
+    reference = expected_values("nb01")["cosines"]["random"]
+    a, b = cosine_fixture("random")
+    assert np.allclose(reference["cosines"], subspace_cosines(a, b))
+    assert 0.1 < min(reference["cosines"]) < max(reference["cosines"]) < 0.99
+    found = [np.asarray(v) for v in reference["mistakes"].values() if v is not None]
+    for value in found:
+        assert np.max(np.abs(value - reference["cosines"])) > 100 * COSINE_ATOL
+
+
 @pytest.mark.slow
 def test_notebook_01_reports_its_figures(executed):
     text = executed.text("01_autoencoder")
     found = parse(text)
-    expected = {"mean_image_test_mse", "pca_test_mse", "ae_test_mse", "sample_nn_distance_ratio"}
+    expected = {
+        "mean_image_test_mse",
+        "pca_test_mse",
+        "ae_test_mse",
+        "sample_nn_distance_ratio",
+        "linear_ae_test_mse",
+        "linear_ae_fit_excess",
+        "linear_ae_min_subspace_cosine",
+    }
     assert expected <= set(found)
     assert 0 < found["pca_test_mse"] < found["mean_image_test_mse"] < 0.25
     assert 0 < found["ae_test_mse"] < 0.25  # a sigmoid output that learned nothing gives ~0.25
     assert found["sample_nn_distance_ratio"] > 0
+    assert found["linear_ae_fit_excess"] >= 0  # no linear autoencoder beats PCA where it is fitted
+    assert 0 <= found["linear_ae_min_subspace_cosine"] <= 1
     assert "Mode: FAST" in text
     assert "PCA's path is the pixel path, projected: True" in text

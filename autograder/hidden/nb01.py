@@ -8,7 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.hidden import fresh_rng, private_values
-from autograder.mistakes.nb01 import parameter_mistake_values, pca_mistake_values
+from autograder.mistakes.nb01 import (
+    cosine_mistake_values,
+    parameter_mistake_values,
+    pca_autoencoder_mistake_values,
+    pca_mistake_values,
+)
 from autograder.reference import nb01 as reference
 from course.checks import nb01 as visible
 from course.checks.core import fail, passed
@@ -182,3 +187,75 @@ def pca_order(pca_fit):
     _, components = visible.fit(pca_fit, x, summary["n_components"])
     visible.compare_order(x, components, summary, f"on random data of shape {x.shape}")
     passed("the components come in decreasing order of variance on random data.")
+
+
+# --------------------------------------------------------------------- pca_autoencoder
+
+
+def random_pca_ae_sizes(rng):
+    """(n_components, n_features) with 2 to 60 features, never the notebook's (32, 784)."""
+    n_features = int(rng.integers(2, 61))
+    return int(rng.integers(1, n_features + 1)), n_features
+
+
+def pca_ae_shapes(pca_autoencoder, trials=3):
+    """Shapes at random sizes, with float32 or float64 arguments and a random batch size."""
+    rng = fresh_rng()
+    for _ in range(trials):
+        visible.check_pca_ae_shapes_at(pca_autoencoder, *random_pca_ae_sizes(rng),
+                                       dtype=rng.choice([np.float32, np.float64]),
+                                       batch_size=int(rng.integers(1, 40)))  # fmt: skip
+    passed("the shapes are right at random sizes.")
+
+
+def pca_ae_maps(pca_autoencoder, trials=2):
+    """The maps on random orthonormal components, means and inputs, against the reference."""
+    rng = fresh_rng()
+    for _ in range(trials):
+        n_components, n_features = random_pca_ae_sizes(rng)
+        mean, components, x, z = visible.make_pca_autoencoder_inputs(rng, n_components,
+                                                                     n_features)  # fmt: skip
+        expected = reference.pca_autoencoder_summary(mean, components, x, z)
+        mistakes = pca_autoencoder_mistake_values(mean, components, x, z)
+        dtype = rng.choice([np.float32, np.float64])
+        visible.compare_pca_maps(pca_autoencoder, mean.astype(dtype), components.astype(dtype),
+                                 x, z, expected, mistakes, "on random data")  # fmt: skip
+    passed("the encoder and decoder compute PCA's maps on random data.")
+
+
+def pca_ae_structure(pca_autoencoder):
+    """Linear layers and shared weights at a random size."""
+    rng = fresh_rng()
+    visible.check_pca_ae_structure_at(pca_autoencoder, *random_pca_ae_sizes(rng), rng=rng)
+    passed("linear layers and shared weights at a random size.")
+
+
+# ---------------------------------------------------------------------- subspace_cosines
+
+
+def random_cosine_sizes(rng):
+    """(k, n_features) with room for two orthogonal k-dimensional subspaces."""
+    k = int(rng.integers(1, 9))
+    return k, int(rng.integers(2 * k, 61))
+
+
+def cosines_extremes(subspace_cosines, trials=2):
+    """Ones and zeros at random sizes."""
+    rng = fresh_rng()
+    for _ in range(trials):
+        visible.check_cosines_extremes_at(subspace_cosines, *random_cosine_sizes(rng), rng=rng)
+    passed("ones for one subspace given twice and zeros for orthogonal ones, at random sizes.")
+
+
+def cosines_values(subspace_cosines, trials=3):
+    """Random pairs against the reference."""
+    rng = fresh_rng()
+    for _ in range(trials):
+        a, b = visible.make_cosine_inputs(rng, *random_cosine_sizes(rng))
+        mistakes = {hint: value for hint, value in cosine_mistake_values(a, b).items()
+                    if value is not None}  # fmt: skip
+        what = visible.describe_cosines_call(a)
+        visible.compare_cosines(visible.cosines_of(subspace_cosines, a, b, what),
+                                reference.subspace_cosines(a, b), mistakes,
+                                f"{what}, on a random pair")  # fmt: skip
+    passed("the cosines are right on random pairs.")

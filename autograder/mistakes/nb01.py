@@ -1,4 +1,5 @@
-"""Notebook 01: known mistakes in `build_autoencoder` and `pca_fit`, and acceptable variants.
+"""Notebook 01: known mistakes in `build_autoencoder`, `pca_fit`, `pca_autoencoder` and
+`subspace_cosines`, and acceptable variants.
 
 The functions use the names a student's notebook has: `keras`, `layers` and `np`; one that
 needs TensorFlow imports it, as a student would.
@@ -16,6 +17,8 @@ from autograder.mistakes import Variant
 
 AE_CELLS = ("ae_shapes", "ae_mirror", "ae_activations", "ae_composition", "ae_parameters")
 PCA_CELLS = ("pca_shapes", "pca_orthonormal", "pca_subspace", "pca_order")
+PCA_AE_CELLS = ("pca_ae_shapes", "pca_ae_maps", "pca_ae_structure")
+COSINE_CELLS = ("cosines_extremes", "cosines_values")
 
 
 # ------------------------------------------------------------------ build_autoencoder mistakes
@@ -206,6 +209,134 @@ def pca_centres_in_place(x, n_components):
     return mean, vt[:n_components]
 
 
+# ---------------------------------------------------------------------- pca_autoencoder mistakes
+
+
+def pca_ae_no_centring(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.T, np.zeros(n_components)])
+    decoder.layers[0].set_weights([components, mean])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_bias_sign(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.T, components @ mean])
+    decoder.layers[0].set_weights([components, mean])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_no_mean(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.T, -components @ mean])
+    decoder.layers[0].set_weights([components, np.zeros(n_features)])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_no_biases(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)),
+                                layers.Dense(n_components, use_bias=False)])  # fmt: skip
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)),
+                                layers.Dense(n_features, use_bias=False)])  # fmt: skip
+    encoder.layers[0].set_weights([components.T])
+    decoder.layers[0].set_weights([components])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_reshaped_kernel(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.reshape(n_features, n_components),
+                                   -components @ mean])  # fmt: skip
+    decoder.layers[0].set_weights([components, mean])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_relu_code(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)),
+                                layers.Dense(n_components, activation="relu")])  # fmt: skip
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.T, -components @ mean])
+    decoder.layers[0].set_weights([components, mean])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_untied(mean, components):
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    encoder.layers[0].set_weights([components.T, -components @ mean])
+    decoder.layers[0].set_weights([components, mean])
+    autoencoder = keras.Sequential(
+        [keras.Input(shape=(n_features,)), layers.Dense(n_components), layers.Dense(n_features)]
+    )
+    autoencoder.set_weights(encoder.get_weights() + decoder.get_weights())
+    return encoder, decoder, autoencoder
+
+
+# What each known mistake computes, in float64 NumPy: (codes of x, reconstructions of z).
+# tests/test_nb01.py proves each one against the Keras mistake it describes.
+PCA_AE_MAPS = {
+    "pca_no_centring": lambda mean, c, x, z: (x @ c.T, z @ c + mean),
+    "pca_bias_sign": lambda mean, c, x, z: (x @ c.T + c @ mean, z @ c + mean),
+    "pca_no_mean": lambda mean, c, x, z: ((x - mean) @ c.T, z @ c),
+    "pca_no_biases": lambda mean, c, x, z: (x @ c.T, z @ c),
+    "pca_reshaped": lambda mean, c, x, z: (
+        x @ c.reshape(c.shape[1], c.shape[0]) - c @ mean,
+        z @ c + mean,
+    ),  # fmt: skip
+    "pca_activation": lambda mean, c, x, z: (np.maximum((x - mean) @ c.T, 0.0), z @ c + mean),
+}
+
+
+# --------------------------------------------------------------------- subspace_cosines mistakes
+
+
+def cosines_of_raw_rows(a, b):
+    return np.linalg.svd(a @ b.T, compute_uv=False)
+
+
+def cosines_qr_of_rows(a, b):
+    q_a, _ = np.linalg.qr(a)
+    q_b, _ = np.linalg.qr(b)
+    return np.linalg.svd(q_a.T @ q_b, compute_uv=False)
+
+
+def cosines_as_angles(a, b):
+    q_a, _ = np.linalg.qr(a.T)
+    q_b, _ = np.linalg.qr(b.T)
+    cosines = np.linalg.svd(q_a.T @ q_b, compute_uv=False)
+    return np.arccos(np.clip(cosines, 0.0, 1.0))
+
+
+def cosines_increasing(a, b):
+    q_a, _ = np.linalg.qr(a.T)
+    q_b, _ = np.linalg.qr(b.T)
+    return np.sort(np.linalg.svd(q_a.T @ q_b, compute_uv=False))
+
+
+def cosines_by_eigenvalues(a, b):
+    q_a, _ = np.linalg.qr(a.T)
+    q_b, _ = np.linalg.qr(b.T)
+    m = q_a.T @ q_b
+    return np.linalg.eigvalsh(m @ m.T)[::-1]
+
+
+def cosines_as_matrix(a, b):
+    q_a, _ = np.linalg.qr(a.T)
+    q_b, _ = np.linalg.qr(b.T)
+    return q_a.T @ q_b
+
+
 # ----------------------------------------------------------------------- acceptable variants
 
 
@@ -295,6 +426,75 @@ def pca_svd_of_transpose(x, n_components):
     return mean, u[:, :n_components].T
 
 
+def pca_ae_functional_constant(mean, components):
+    n_components, n_features = np.shape(components)
+    x = keras.Input(shape=(n_features,))
+    code = layers.Dense(
+        n_components,
+        kernel_initializer=keras.initializers.Constant(np.transpose(components)),
+        bias_initializer=keras.initializers.Constant(-(mean @ np.transpose(components))),
+    )(x)
+    encoder = keras.Model(x, code)
+    z = keras.Input(shape=(n_components,))
+    x_decoded = layers.Dense(
+        n_features,
+        kernel_initializer=keras.initializers.Constant(components),
+        bias_initializer=keras.initializers.Constant(mean),
+    )(z)
+    decoder = keras.Model(z, x_decoded)
+    inputs = keras.Input(shape=(n_features,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def pca_ae_built_layers(mean, components):
+    mean = np.asarray(mean, dtype="float32")
+    components = np.asarray(components, dtype="float32")
+    n_components, n_features = components.shape
+    encode = layers.Dense(n_components, activation="linear")
+    encode.build((None, n_features))
+    encode.set_weights([components.T, -(components @ mean)])
+    decode = layers.Dense(n_features, activation=None)
+    decode.build((None, n_components))
+    decode.kernel.assign(components)
+    decode.bias.assign(mean)
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), encode])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), decode])
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
+def pca_ae_sequential_tensorflow(mean, components):
+    import tensorflow as tf
+
+    n_components, n_features = components.shape
+    encoder = keras.Sequential([keras.Input(shape=(n_features,)), layers.Dense(n_components)])
+    decoder = keras.Sequential([keras.Input(shape=(n_components,)), layers.Dense(n_features)])
+    kernel = tf.transpose(tf.constant(components, tf.float32))
+    bias = -tf.linalg.matvec(tf.transpose(kernel), tf.constant(mean, tf.float32))
+    encoder.layers[-1].set_weights([kernel.numpy(), bias.numpy()])
+    decoder.layers[-1].set_weights([components.astype("float32"), mean.astype("float32")])
+    x = keras.Input(shape=(n_features,))
+    return encoder, decoder, keras.Model(x, decoder(encoder(x)))
+
+
+def cosines_by_svd_bases(a, b):
+    _, _, basis_a = np.linalg.svd(a, full_matrices=False)
+    _, _, basis_b = np.linalg.svd(b, full_matrices=False)
+    return np.linalg.svd(basis_a @ basis_b.T, compute_uv=False)
+
+
+def cosines_scipy(a, b):
+    from scipy.linalg import subspace_angles
+
+    return np.cos(np.sort(subspace_angles(a.T, b.T)))
+
+
+def cosines_float32(a, b):
+    q_a, _ = np.linalg.qr(np.asarray(a, np.float32).T)
+    q_b, _ = np.linalg.qr(np.asarray(b, np.float32).T)
+    singular_values = np.linalg.svd(q_a.T @ q_b, compute_uv=False)
+    return np.minimum(singular_values, 1.0)
+
+
 MISTAKES = (
     Variant(build_decoder_not_mirrored, "build_autoencoder",
             ("ae_mirror", "ae_parameters"), "not_mirrored"),
@@ -318,6 +518,20 @@ MISTAKES = (
     Variant(pca_scaled_by_singular_values, "pca_fit",
             ("pca_orthonormal", "pca_subspace", "pca_order"), "scaled"),
     Variant(pca_centres_in_place, "pca_fit", PCA_CELLS, "in_place"),
+    Variant(pca_ae_no_centring, "pca_autoencoder", ("pca_ae_maps",), "pca_no_centring"),
+    Variant(pca_ae_bias_sign, "pca_autoencoder", ("pca_ae_maps",), "pca_bias_sign"),
+    Variant(pca_ae_no_mean, "pca_autoencoder", ("pca_ae_maps",), "pca_no_mean"),
+    Variant(pca_ae_no_biases, "pca_autoencoder", ("pca_ae_maps",), "pca_no_biases"),
+    Variant(pca_ae_reshaped_kernel, "pca_autoencoder", ("pca_ae_maps",), "pca_reshaped"),
+    Variant(pca_ae_relu_code, "pca_autoencoder",
+            ("pca_ae_maps", "pca_ae_structure"), "pca_activation"),
+    Variant(pca_ae_untied, "pca_autoencoder", ("pca_ae_structure",), "pca_untied"),
+    Variant(cosines_of_raw_rows, "subspace_cosines", COSINE_CELLS, "cosines_not_orthonormal"),
+    Variant(cosines_qr_of_rows, "subspace_cosines", COSINE_CELLS, "cosines_qr_of_rows"),
+    Variant(cosines_as_angles, "subspace_cosines", COSINE_CELLS, "cosines_angles"),
+    Variant(cosines_increasing, "subspace_cosines", ("cosines_values",), "cosines_increasing"),
+    Variant(cosines_by_eigenvalues, "subspace_cosines", ("cosines_values",), "cosines_squared"),
+    Variant(cosines_as_matrix, "subspace_cosines", COSINE_CELLS, "cosines_matrix"),
 )  # fmt: skip
 
 ACCEPTABLE = (
@@ -329,6 +543,12 @@ ACCEPTABLE = (
     Variant(pca_sign_convention, "pca_fit"),
     Variant(pca_float64_keepdims, "pca_fit"),
     Variant(pca_svd_of_transpose, "pca_fit"),
+    Variant(pca_ae_functional_constant, "pca_autoencoder"),
+    Variant(pca_ae_built_layers, "pca_autoencoder"),
+    Variant(pca_ae_sequential_tensorflow, "pca_autoencoder"),
+    Variant(cosines_by_svd_bases, "subspace_cosines"),
+    Variant(cosines_scipy, "subspace_cosines"),
+    Variant(cosines_float32, "subspace_cosines"),
 )
 
 
@@ -385,3 +605,26 @@ def pca_mistake_values(x, n_components) -> dict[str, float | None]:
     best = reconstruction_mse(x, mean, vt[:n_components])
     return {hint: None if value is not None and np.isclose(value, best) else value
             for hint, value in values.items()}  # fmt: skip
+
+
+def pca_autoencoder_mistake_values(mean, components, x, z) -> dict[str, dict]:
+    """{"codes": ..., "reconstructions": ...} of each known `pca_autoencoder` mistake, by hint."""
+    mean, components = np.asarray(mean, np.float64), np.asarray(components, np.float64)
+    x, z = np.asarray(x, np.float64), np.asarray(z, np.float64)
+    values = {}
+    for hint, maps in PCA_AE_MAPS.items():
+        codes, reconstructions = maps(mean, components, x, z)
+        values[hint] = {"codes": codes.tolist(), "reconstructions": reconstructions.tolist()}
+    return values
+
+
+def cosine_mistake_values(a, b) -> dict[str, list | None]:
+    """The cosines each known `subspace_cosines` mistake gives for (a, b), by hint; None where
+    a mistake gives no vector of k cosines (a k x k matrix, say)."""
+    values = {}
+    for mistake in MISTAKES:
+        if mistake.target != "subspace_cosines":
+            continue
+        value = np.asarray(mistake.function(np.array(a, np.float64), np.array(b, np.float64)))
+        values[mistake.hint] = value.tolist() if value.shape == (len(a),) else None
+    return values

@@ -1,4 +1,5 @@
-"""Reference answers for notebook 01 (the dense autoencoder and PCA by SVD)."""
+"""Reference answers for notebook 01 (the dense autoencoder, PCA by SVD, PCA as a Keras
+autoencoder and the principal angles between subspaces)."""
 
 from __future__ import annotations
 
@@ -49,13 +50,46 @@ def pca_summary(x, n_components):
     }
 
 
+def pca_encode(x, mean, components):
+    """The codes (n, k) of PCA's encoder f(x) = C (x - mu), for rows x (n, D), in float64."""
+    x, mean = np.asarray(x, np.float64), np.asarray(mean, np.float64)
+    return (x - mean) @ np.asarray(components, np.float64).T
+
+
+def pca_decode(codes, mean, components):
+    """The reconstructions (n, D) of PCA's decoder g(z) = C^T z + mu, for codes (n, k)."""
+    codes, mean = np.asarray(codes, np.float64), np.asarray(mean, np.float64)
+    return codes @ np.asarray(components, np.float64) + mean
+
+
+def subspace_cosines(a, b):
+    """The cosines (k,) of the principal angles between the row spaces of a and b (k, D),
+    in decreasing order: the singular values of Qa^T Qb, with Qa and Qb orthonormal bases."""
+    basis_a, _ = np.linalg.qr(np.asarray(a, np.float64).T)
+    basis_b, _ = np.linalg.qr(np.asarray(b, np.float64).T)
+    return np.clip(np.linalg.svd(basis_a.T @ basis_b, compute_uv=False), 0.0, 1.0)
+
+
+def pca_autoencoder_summary(mean, components, x, z):
+    """What the PCA-autoencoder checks compare: the codes of x and the reconstructions of z."""
+    return {
+        "codes": pca_encode(x, mean, components).tolist(),
+        "reconstructions": pca_decode(z, mean, components).tolist(),
+    }
+
+
 HIDDEN_PCA = {"seed": 1_2026, "n_samples": 230, "n_features": 17, "n_components": 6}
 HIDDEN_AE = (97, (70, 31, 9), 3)
 
 
 def references():
     """(public, private) reference values for notebook 01 (see autograder.make_references)."""
-    from autograder.mistakes.nb01 import parameter_mistake_values, pca_mistake_values
+    from autograder.mistakes.nb01 import (
+        cosine_mistake_values,
+        parameter_mistake_values,
+        pca_autoencoder_mistake_values,
+        pca_mistake_values,
+    )
     from course.checks import nb01 as checks
 
     public = {"autoencoder": {}, "pca": {}}
@@ -80,6 +114,17 @@ def references():
                 if value is None or not np.isclose(value, summary["reconstruction_mse"])
             },
         }
+
+    mean, components, x, z = checks.pca_ae_fixture("main")
+    public["pca_autoencoder"] = {"main": {
+        **pca_autoencoder_summary(mean, components, x, z),
+        "mistakes": pca_autoencoder_mistake_values(mean, components, x, z),
+    }}  # fmt: skip
+    a, b = checks.cosine_fixture("random")
+    public["cosines"] = {"random": {
+        "cosines": subspace_cosines(a, b).tolist(),
+        "mistakes": cosine_mistake_values(a, b),
+    }}  # fmt: skip
 
     spec = HIDDEN_PCA
     x = checks.make_pca_inputs(np.random.default_rng(spec["seed"]), spec["n_samples"],

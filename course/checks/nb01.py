@@ -1,4 +1,5 @@
-"""Visible checks for notebook 01: `build_autoencoder` and `pca_fit`.
+"""Visible checks for notebook 01: `build_autoencoder`, `pca_fit`, `pca_autoencoder` and
+`subspace_cosines`.
 
 Each `check_*` function is one graded property; the notebook calls it from its own test
 cell, so a mistake costs the points of the property it breaks and no more.
@@ -127,6 +128,84 @@ HINTS = {
         "The components span the right subspace but come in increasing order of variance. "
         "Sort them so that the first component has the largest variance (np.linalg.eigh, for "
         "example, returns eigenvalues in increasing order)."
+    ),
+    "pca_not_three_models": (
+        "pca_autoencoder must return three keras Models, the encoder, the decoder and the "
+        "autoencoder, in that order."
+    ),
+    "pca_widths": (
+        "With components of shape (k, D), the encoder maps D pixels to a code of k numbers "
+        "and the decoder maps k numbers back to D pixels: each is one Dense layer of that "
+        "many units."
+    ),
+    "pca_encoder": (
+        "A Dense layer computes x W + b, with a kernel W of shape (inputs, outputs) and a "
+        "bias b of shape (outputs,). Write f(x) = C(x - mu) in that form: which W, which b?"
+    ),
+    "pca_decoder": (
+        "A Dense layer computes z W + b, with a kernel W of shape (inputs, outputs) and a "
+        "bias b of shape (outputs,). Write g(z) = C^T z + mu in that form: which W, which b?"
+    ),
+    "pca_no_centring": (
+        "Your encoder computes C x: it does not take the mean off. Multiply out C(x - mu): "
+        "the part that does not depend on x is the encoder's bias."
+    ),
+    "pca_bias_sign": (
+        "Your encoder computes C x + C mu, not C(x - mu) = C x - C mu: check the sign of its bias."
+    ),
+    "pca_no_mean": (
+        "Your decoder computes C^T z and leaves out the mean image: g(z) = C^T z + mu puts "
+        "mu back, and in a Dense layer that is the bias."
+    ),
+    "pca_no_biases": (
+        "Neither layer adds a bias (use_bias=False?), so the encoder cannot take the mean "
+        "off nor the decoder put it back. PCA's maps are affine: each needs its bias."
+    ),
+    "pca_reshaped": (
+        "Your encoder's kernel holds the numbers of components, but in the wrong places: a "
+        "reshape keeps their order, so it does not turn rows into columns. Entry j of x W is "
+        "sum_i x_i W[i, j]; entry j of C x is sum_i C[j, i] x_i. Which matrix must W be?"
+    ),
+    "pca_activation": (
+        "PCA's encoder and decoder are affine maps, with no activation: a ReLU, say, sets "
+        "every negative code coordinate to 0. Leave the Dense layers linear (the default)."
+    ),
+    "pca_untied": (
+        "The autoencoder must reuse the encoder and the decoder, as in Exercise 1 "
+        "(call them on a new keras.Input). New layers given the same numbers hold other "
+        "weights: training the autoencoder would move them and leave the encoder's alone."
+    ),
+    "cosines_shape": (
+        "subspace_cosines(a, b) returns one number per principal angle: k of them for two "
+        "k-dimensional subspaces, as a vector of shape (k,)."
+    ),
+    "cosines_matrix": (
+        "This is a k x k matrix: the cosines are its singular values, not its entries."
+    ),
+    "cosines_not_orthonormal": (
+        "The cosines of the same subspace, given by other rows, should all be 1. The rows of "
+        "a and b are not orthonormal (nor of length 1), so a @ b.T mixes the angles with the "
+        "rows' lengths and their angles to each other. Find an orthonormal basis of each "
+        "subspace first: np.linalg.qr of a (D, k) matrix gives one, as the columns of Q."
+    ),
+    "cosines_qr_of_rows": (
+        "Orthogonal subspaces should give cosines 0, and yours are 1. The Q of "
+        "np.linalg.qr(a) for a of shape (k, D) is a k x k matrix: an orthonormal basis of "
+        "R^k, not of the subspace of R^D that the rows span. The basis vectors should be "
+        "columns of length D."
+    ),
+    "cosines_angles": (
+        "These look like the angles themselves (0 for the same subspace): return their "
+        "cosines, which are the singular values themselves, without an arccos."
+    ),
+    "cosines_increasing": (
+        "The values are right but in increasing order: return them in decreasing order, "
+        "the largest cosine (the smallest angle) first. np.linalg.svd already sorts them so."
+    ),
+    "cosines_squared": (
+        "These are the squares of the cosines: the eigenvalues of M M^T are the squared "
+        "singular values of M. Take the singular values of Qa^T Qb instead (or the square "
+        "roots)."
     ),
 }
 
@@ -633,3 +712,321 @@ def check_pca_order(pca_fit):
     _, components = fit(pca_fit, x, n_components)
     compare_order(x, components, reference, "on a fixed dataset")
     passed("the components come in decreasing order of variance.")
+
+
+# --------------------------------------------------------------------- pca_autoencoder
+
+# (n_components, n_features) of the shape checks. In the last one the components are square,
+# so a kernel that is not transposed still fits: the shapes must not depend on luck.
+PCA_AE_SHAPE_SIZES = ((4, 12), (1, 7), (6, 6))
+# (n_components, n_features) of the visible value checks (see `pca_ae_fixture`).
+PCA_AE_FIXTURES = {"main": (4, 12)}
+PCA_AE_BATCH = 6
+
+# A float32 Dense layer of these widths gives C(x - mu) to about 1e-6 of the size of the
+# values, which is at most about 10 here; every known mistake moves some output by more than
+# 0.1. The linearity check compares f(x1 + x2) - f(0) with (f(x1) - f(0)) + (f(x2) - f(0))
+# relative to the largest output, which float32 rounding keeps below 1e-6; a ReLU anywhere
+# makes it of order 1.
+PCA_AE_RTOL = 1e-4
+PCA_AE_ATOL = 1e-4
+LINEARITY_RTOL = 1e-4
+
+
+def make_pca_autoencoder_inputs(rng, n_components, n_features):
+    """(mean, components, x, z), float64: a random mean (n_features,) in [0.2, 1], random
+    orthonormal components (n_components, n_features), images x (6, n_features) in [0, 1]
+    and codes z (6, n_components) of both signs."""
+    q, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
+    mean = rng.uniform(0.2, 1.0, size=n_features)
+    x = rng.uniform(0.0, 1.0, size=(PCA_AE_BATCH, n_features))
+    z = rng.normal(scale=2.0, size=(PCA_AE_BATCH, n_components))
+    return mean, q.T, x, z
+
+
+def pca_ae_fixture(name: str):
+    """(mean, components, x, z) of the visible check `name` (see `PCA_AE_FIXTURES`)."""
+    return make_pca_autoencoder_inputs(fixed_rng(f"pca-ae-{name}"), *PCA_AE_FIXTURES[name])
+
+
+def describe_pca_call(components) -> str:
+    return f"pca_autoencoder(mean, components) with components of shape {np.shape(components)}"
+
+
+def build_pca(pca_autoencoder, mean, components):
+    """Call the student's `pca_autoencoder`; return its three models, each built."""
+    import keras
+
+    what = describe_pca_call(components)
+    result = call_student(pca_autoencoder, mean.copy(), components.copy(), what=what)
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        fail(f"{what} returned {type_name(result)}. {HINTS['pca_not_three_models']}")
+    for name, model in zip(("encoder", "decoder", "autoencoder"), result):
+        if not isinstance(model, keras.Model):
+            fail(f"{what}: the {name} is a {type_name(model)}, not a keras Model. "
+                 f"{HINTS['pca_not_three_models']}")  # fmt: skip
+    n_components, n_features = components.shape
+    for model, width in zip(result, (n_features, n_components, n_features)):
+        if not model.built:
+            try:
+                call_student(model, np.zeros((1, width), np.float32), what=what)
+            except AssertionError:
+                pass  # the shape check reports it
+    return tuple(result)
+
+
+def pca_outputs(model, inputs, name, what):
+    """The model's output on `inputs` (given as float32, as a Keras model takes them)."""
+    return output_of(model, np.asarray(inputs, np.float32), name, what)
+
+
+def check_pca_ae_shapes_at(pca_autoencoder, n_components, n_features, dtype=np.float32,
+                           batch_size=5):  # fmt: skip
+    """Encoder: n_features -> n_components; decoder: back; autoencoder: x -> x."""
+    rng = fixed_rng(f"pca-ae-shapes-{n_components}-{n_features}")
+    mean, components, _, _ = make_pca_autoencoder_inputs(rng, n_components, n_features)
+    mean, components = mean.astype(dtype), components.astype(dtype)
+    encoder, decoder, autoencoder = build_pca(pca_autoencoder, mean, components)
+    what = describe_pca_call(components)
+    x = rng.uniform(0.0, 1.0, size=(batch_size, n_features))
+    z = rng.normal(size=(batch_size, n_components))
+    for name, model, inputs, width in (
+        ("encoder", encoder, x, n_components),
+        ("decoder", decoder, z, n_features),
+        ("autoencoder", autoencoder, x, n_features),
+    ):
+        declared = _input_width(model)
+        if declared is not None and declared != inputs.shape[1]:
+            fail(f"{what}: the {name} takes inputs of width {declared}; expected "
+                 f"{inputs.shape[1]}. {HINTS['pca_widths']}")  # fmt: skip
+        out = pca_outputs(model, inputs, name, what)
+        if out.shape != (batch_size, width):
+            fail(f"{what}: the {name} maps a batch of shape {inputs.shape} to shape "
+                 f"{out.shape}; expected {(batch_size, width)}. {HINTS['pca_widths']}")  # fmt: skip
+
+
+def check_pca_ae_shapes(pca_autoencoder):
+    """The three models map between the right widths, at several sizes."""
+    for sizes in PCA_AE_SHAPE_SIZES:
+        check_pca_ae_shapes_at(pca_autoencoder, *sizes)
+    passed("the encoder, decoder and autoencoder have the right input and output shapes.")
+
+
+def compare_pca_maps(pca_autoencoder, mean, components, x, z, expected, mistakes, where):
+    """Fail unless the encoder gives PCA's codes of x and the decoder PCA's reconstructions
+    of z. expected: {"codes": ..., "reconstructions": ...}; mistakes: hint -> the same for
+    each known mistake, so that a failure can name it."""
+    encoder, decoder, _ = build_pca(pca_autoencoder, mean, components)
+    what = f"{describe_pca_call(components)} {where}"
+    codes = pca_outputs(encoder, x, "encoder", what)
+    reconstructions = pca_outputs(decoder, z, "decoder", what)
+    wanted = np.asarray(expected["codes"]), np.asarray(expected["reconstructions"])
+    for name, found, target in (("encoder", codes, wanted[0]),
+                                ("decoder", reconstructions, wanted[1])):  # fmt: skip
+        if found.shape != target.shape:
+            fail(f"{what}: the {name} gives outputs of shape {found.shape}; expected "
+                 f"{target.shape}. {HINTS['pca_widths']}")  # fmt: skip
+    right = [close(found, target, PCA_AE_RTOL, PCA_AE_ATOL)
+             for found, target in zip((codes, reconstructions), wanted)]  # fmt: skip
+    if all(right):
+        return
+    both = np.concatenate([codes.ravel(), reconstructions.ravel()])
+    candidates = {hint: np.concatenate([np.ravel(value["codes"]),
+                                        np.ravel(value["reconstructions"])])
+                  for hint, value in mistakes.items()}  # fmt: skip
+    mistake = diagnose(both, candidates, PCA_AE_RTOL, PCA_AE_ATOL)
+    name = "encoder" if not right[0] else "decoder"
+    found, target = (codes, wanted[0]) if not right[0] else (reconstructions, wanted[1])
+    formula = "C(x - mu)" if name == "encoder" else "C^T z + mu"
+    hint = HINTS[mistake] if mistake else HINTS[f"pca_{name}"]
+    fail(f"{what}: the {name}'s outputs differ from PCA's {formula} by up to "
+         f"{np.max(np.abs(found - target)):.3g}. {hint}")  # fmt: skip
+
+
+def check_pca_ae_maps(pca_autoencoder):
+    """The encoder computes C(x - mu) and the decoder C^T z + mu, on a fixed example."""
+    reference = expected_values("nb01")["pca_autoencoder"]["main"]
+    mean, components, x, z = pca_ae_fixture("main")
+    compare_pca_maps(pca_autoencoder, mean, components, x, z, reference,
+                     reference["mistakes"], "on a fixed example")  # fmt: skip
+    passed("the encoder computes C(x - mu) and the decoder C^T z + mu.")
+
+
+def check_pca_ae_structure_at(pca_autoencoder, n_components, n_features, rng=None):
+    """Linear layers only (no activation), and an autoencoder that is the decoder applied to
+    the encoder, sharing their weights."""
+    rng = rng if rng is not None else fixed_rng(f"pca-ae-structure-{n_features}")
+    mean, components, x, _ = make_pca_autoencoder_inputs(rng, n_components, n_features)
+    encoder, decoder, autoencoder = build_pca(pca_autoencoder, mean, components)
+    what = describe_pca_call(components)
+    for name, model in (("encoder", encoder), ("decoder", decoder)):
+        found = dense_layers(model)
+        if not found:
+            fail(f"{what}: the {name} has no Dense layer. Build it from layers.Dense.")
+        activations = [activation for _, activation in found if activation != "linear"]
+        if activations:
+            fail(f"{what}: the {name}'s Dense layer has activation '{activations[0]}'. "
+                 f"{HINTS['pca_activation']}")  # fmt: skip
+    # What the layers do must agree with what they say, whatever computes it: an affine map
+    # f has f(x1 + x2) - f(0) = (f(x1) - f(0)) + (f(x2) - f(0)).
+    for name, model, width in (("encoder", encoder, n_features),
+                               ("decoder", decoder, n_components)):  # fmt: skip
+        first, second = 3.0 * rng.standard_normal((2, PCA_AE_BATCH, width))
+        inputs = np.concatenate([first, second, first + second, np.zeros_like(first)])
+        out = pca_outputs(model, inputs, name, what).reshape(4, PCA_AE_BATCH, -1)
+        gap = np.max(np.abs(out[2] - out[0] - out[1] + out[3]))
+        if gap > LINEARITY_RTOL * max(1.0, np.max(np.abs(out))):
+            fail(f"{what}: the {name} is not an affine map: f(x1 + x2) - f(0) differs from "
+                 f"(f(x1) - f(0)) + (f(x2) - f(0)) by up to {gap:.3g}. "
+                 f"{HINTS['pca_activation']}")  # fmt: skip
+    direct = pca_outputs(autoencoder, x, "autoencoder", what)
+    two_step = pca_outputs(decoder, pca_outputs(encoder, x, "encoder", what), "decoder", what)
+    if direct.shape != two_step.shape or not close(direct, two_step, PCA_AE_RTOL, PCA_AE_ATOL):
+        fail(f"{what}: autoencoder(x) differs from decoder(encoder(x)). {HINTS['pca_untied']}")
+    own = {id(v) for v in autoencoder.weights}
+    parts = {id(v) for v in encoder.weights} | {id(v) for v in decoder.weights}
+    if own != parts:
+        fail(f"{what}: the autoencoder's weights are not exactly the encoder's and the "
+             f"decoder's. {HINTS['pca_untied']}")  # fmt: skip
+
+
+def check_pca_ae_structure(pca_autoencoder):
+    """Linear layers, and an autoencoder made of the encoder and decoder themselves."""
+    check_pca_ae_structure_at(pca_autoencoder, *PCA_AE_FIXTURES["main"])
+    passed("the layers are linear and the autoencoder is decoder(encoder(x)), sharing weights.")
+
+
+# ---------------------------------------------------------------------- subspace_cosines
+
+# (k, n_features) of the shape checks.
+COSINE_SHAPE_SIZES = ((3, 10), (1, 5), (4, 9))
+# (k, n_features) of the visible check against the reference (see `cosine_fixture`).
+COSINE_FIXTURES = {"random": (3, 8)}
+# Float64 QR and SVD of these small, well-conditioned matrices are exact to about 1e-12; a
+# float32 computation to about 1e-6. Every known mistake moves a cosine of the fixtures by
+# more than 0.05.
+COSINE_ATOL = 1e-4
+
+
+def random_invertible(rng, k):
+    """A random k x k matrix, far from singular: I plus a random matrix of norm below 1/2."""
+    m = rng.normal(size=(k, k))
+    return np.eye(k) + 0.45 * m / np.linalg.norm(m, 2)
+
+
+def spanning_rows(rng, basis):
+    """Rows (k, D) that span the same subspace as the orthonormal rows `basis` (k, D), but are
+    neither orthogonal to each other nor of length 1."""
+    k = len(basis)
+    scales = rng.uniform(0.5, 3.0, size=(k, 1))
+    return scales * (random_invertible(rng, k) @ basis)
+
+
+def cosine_fixture(name: str):
+    """(a, b) of the visible check `name`: two random subspaces of R^D, at angles spread over
+    (0, 90) degrees, each given by rows that are not orthonormal."""
+    rng = fixed_rng(f"cosines-{name}")
+    return make_cosine_inputs(rng, *COSINE_FIXTURES[name])
+
+
+def make_cosine_inputs(rng, k, n_features):
+    """(a, b), each (k, n_features): b is a plus noise of its own size, so the cosines spread
+    out between 0 and 1."""
+    a = rng.normal(size=(k, n_features))
+    b = random_invertible(rng, k) @ (a + rng.normal(size=(k, n_features)))
+    return a, b
+
+
+def cosines_of(subspace_cosines, a, b, what):
+    """The student's cosines as a float64 array, checked for shape (k,)."""
+    value = to_numpy(call_student(subspace_cosines, a.copy(), b.copy(), what=what), what)
+    k = len(a)
+    if value.shape == (k, k) and k > 1:
+        fail(f"{what} returned an array of shape {value.shape}; expected ({k},). "
+             f"{HINTS['cosines_matrix']}")  # fmt: skip
+    if value.shape != (k,):
+        fail(f"{what} returned an array of shape {value.shape}; expected ({k},). "
+             f"{HINTS['cosines_shape']}")  # fmt: skip
+    return value
+
+
+def describe_cosines_call(a) -> str:
+    return f"subspace_cosines(a, b) for a and b of shape {a.shape}"
+
+
+def check_cosines_extremes_at(subspace_cosines, k, n_features, rng=None):
+    """Shape (k,); the same subspace through other rows gives ones; orthogonal ones zeros."""
+    rng = rng if rng is not None else fixed_rng(f"cosines-extremes-{k}-{n_features}")
+    basis, _ = np.linalg.qr(rng.normal(size=(n_features, 2 * k)))
+    first, second = basis[:, :k].T, basis[:, k:].T
+    a = spanning_rows(rng, first)
+    what = describe_cosines_call(a)
+    same = cosines_of(subspace_cosines, a, spanning_rows(rng, first), what)
+    if not np.allclose(same, 1.0, atol=COSINE_ATOL):
+        if np.allclose(same, 0.0, atol=COSINE_ATOL):
+            hint = HINTS["cosines_angles"]
+        else:
+            hint = HINTS["cosines_not_orthonormal"]
+        fail(f"{what}: b = R a for an invertible R spans the same subspace as a, so every "
+             f"cosine should be 1; yours are {np.round(same, 4)}. {hint}")  # fmt: skip
+    apart = cosines_of(subspace_cosines, a, spanning_rows(rng, second), what)
+    if not np.allclose(apart, 0.0, atol=COSINE_ATOL):
+        hint = HINTS["cosines_qr_of_rows"] if np.allclose(apart, 1.0, atol=COSINE_ATOL) else ""
+        fail(f"{what}: every row of b is orthogonal to every row of a, so every cosine "
+             f"should be 0; yours are {np.round(apart, 4)}. {hint}")  # fmt: skip
+
+
+def check_cosines_extremes(subspace_cosines):
+    """Shape (k,), ones for one subspace given twice, zeros for orthogonal subspaces."""
+    for sizes in COSINE_SHAPE_SIZES:
+        check_cosines_extremes_at(subspace_cosines, *sizes)
+    passed("the same subspace gives cosines 1 and orthogonal subspaces give 0.")
+
+
+def compare_cosines(value, expected, mistakes, what):
+    """Fail unless `value` is `expected`, naming a known mistake where one matches."""
+    expected = np.asarray(expected, np.float64)
+    if close(value, expected, 0.0, COSINE_ATOL):
+        return
+    mistake = diagnose(value, mistakes, 0.0, COSINE_ATOL)
+    if mistake is None and close(np.sort(value)[::-1], expected, 0.0, COSINE_ATOL):
+        mistake = "cosines_increasing"
+    hint = HINTS[mistake] if mistake else (
+        "Take an orthonormal basis of each subspace, then the singular values of the matrix "
+        "of their inner products."
+    )  # fmt: skip
+    fail(f"{what}: the cosines are {np.round(value, 4)}; expected {np.round(expected, 4)}. "
+         f"{hint}")  # fmt: skip
+
+
+def known_angle_mistakes(cosines) -> dict:
+    """What two known mistakes give for a hand-worked case with these cosines."""
+    cosines = np.asarray(cosines, np.float64)
+    return {"cosines_squared": cosines**2, "cosines_angles": np.arccos(cosines)}
+
+
+def check_cosines_values(subspace_cosines):
+    """A fixed random pair against the reference, and hand-worked angles."""
+    reference = expected_values("nb01")["cosines"]["random"]
+    a, b = cosine_fixture("random")
+    what = describe_cosines_call(a)
+    compare_cosines(cosines_of(subspace_cosines, a, b, what), reference["cosines"],
+                    reference["mistakes"], f"{what}, on a fixed random pair")  # fmt: skip
+    # A line in the plane at 45 degrees to the first axis, given by a row of length 2.
+    line, axis = np.array([[2.0, 2.0]]), np.array([[3.0, 0.0]])
+    expected = [np.cos(np.pi / 4)]
+    compare_cosines(cosines_of(subspace_cosines, line, axis, describe_cosines_call(line)),
+                    expected, known_angle_mistakes(expected),
+                    "subspace_cosines for the lines along (2, 2) and (3, 0), 45 degrees "
+                    "apart")  # fmt: skip
+    # In R^3, the plane of the first two axes, and the plane of the first axis and a line at
+    # 60 degrees to the second axis: the principal angles are 0 and 60 degrees.
+    sixty = np.pi / 3
+    plane = np.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0]])
+    tilted = np.array([[0.0, np.cos(sixty), np.sin(sixty)], [2.0, 0.0, 0.0]])
+    expected = [1.0, np.cos(sixty)]
+    compare_cosines(cosines_of(subspace_cosines, plane, tilted, describe_cosines_call(plane)),
+                    expected, known_angle_mistakes(expected),
+                    "subspace_cosines for two planes in R^3 that share a line and are 60 "
+                    "degrees apart across it")  # fmt: skip
+    passed("the cosines of a random pair and of hand-worked angles are right, largest first.")
