@@ -91,13 +91,7 @@ class Variant:
 
 VARIANTS = [
     Variant("latent_dim=20", "08_conditional_vae", "vae-builders", "latent_dim = 20"),
-    Variant(
-        "code_dim=64,epochs=20",
-        "02_cnn_autoencoder",
-        "code-size",
-        "code_dim = 64",
-        edits=(("lecture-train", "num_epochs = pick(full=10,", "num_epochs = pick(full=20,"),),
-    ),
+    Variant("code_dim=16", "02_cnn_autoencoder", "code-size", "code_dim = 16"),
 ]
 
 

@@ -106,7 +106,7 @@ def test_targets_apply_to_their_own_rows_only():
 def test_the_targets_file_holds_the_issues_targets_each_with_its_source():
     targets = {t.id: t for t in bench.load_targets()}
     expected = {
-        "full_mode_time": ("wall_seconds", "at_most", 180),
+        "full_mode_time": ("wall_seconds", "at_most", 300),
         "cnn_ae_lecture_bce": ("metric:test_bce_per_pixel", "at_most", 0.33),
         "cnn_ae_wide_code_bce": ("metric:test_bce_per_pixel", "at_most", 0.28),
         "frey_test_elbo": ("metric:test_elbo", "at_least", 870),
@@ -186,8 +186,14 @@ def test_a_variant_adds_its_code_after_its_cell(tmp_path, variant):
         bench.with_variant(source, wrong, tmp_path / "w.ipynb")
 
 
-@pytest.mark.parametrize("variant", [v for v in bench.VARIANTS if v.edits], ids=lambda v: v.name)
-def test_a_variant_edits_its_cells_and_names_a_stale_edit(tmp_path, variant):
+LONGER_WIDE_CODE = bench.Variant(
+    "code_dim=64,epochs=20", "02_cnn_autoencoder", "code-size", "code_dim = 64",
+    edits=(("lecture-train", "num_epochs = pick(full=10,", "num_epochs = pick(full=20,"),),
+)  # fmt: skip
+
+
+def test_a_variant_edits_its_cells_and_names_a_stale_edit(tmp_path):
+    variant = LONGER_WIDE_CODE
     source = ROOT / "source" / variant.notebook / f"{variant.notebook}.ipynb"
     written = nbformat.read(bench.with_variant(source, variant, tmp_path / "v.ipynb"), 4)
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in written.cells}
@@ -358,7 +364,7 @@ def test_the_benchmark_writes_a_well_formed_table(one_run):
     assert all(len(row) == len(bench.TARGET_COLUMNS) for row in targets)
     result = {row[0]: row[3] for row in targets[1:]}
     assert result["the solution submission scores full marks on every autograded cell"] == "met: 1"
-    assert result["full mode runs in at most 3 minutes per notebook on 2 CPU cores"] == "not run"
+    assert result["full mode runs in at most 5 minutes per notebook on 2 CPU cores"] == "not run"
 
 
 # ----------------------------------------------------------------------------- committed results
