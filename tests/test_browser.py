@@ -204,7 +204,12 @@ def test_a_student_runs_fixes_and_validates_a_notebook_in_jupyterlab(
     exercises = solution_cells(released)
     solutions, tests, _ = cells_by_role(assignment)
     page = open_notebook(browser, base, path, assignment)
-    assert page.locator(f"{NOTEBOOK} .jp-Cell").count() == len(released.cells)
+    # JupyterLab adds the cells one batch at a time: on a slow machine the first is there well
+    # before the last. Wait for all of them (or fail on the timeout), then count exactly.
+    cells = f"{NOTEBOOK} .jp-Cell"
+    page.wait_for_function("([selector, n]) => document.querySelectorAll(selector).length >= n",
+                           arg=[cells, len(released.cells)], timeout=120_000)  # fmt: skip
+    assert page.locator(cells).count() == len(released.cells)
     no_error_banner(page)
 
     # Run All with the stubs: it stops at the first check, which says what to do.
