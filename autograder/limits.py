@@ -13,13 +13,15 @@ import os
 # benchmark machine (`make bench`, the "grade" rows of benchmarks/results.md): a laptop can be
 # three times slower, and a busy grading machine shares its cores with other jobs, so a limit
 # is at least MARGIN_FACTOR times that plus MARGIN_SECONDS for a slow start. A test keeps each
-# one true against the committed benchmark.
+# one true against the committed benchmark. 01 and 03 have more room: on an AMD EPYC machine
+# (2026-12-02) fast mode ran about 2.4 times slower than on the benchmark's Intel Xeon, and
+# under the test suite's load their solutions went over 60 and 55 seconds.
 MARGIN_FACTOR = 5
 MARGIN_SECONDS = 20
 SUBMISSION_WALL_SECONDS = {
-    "01_autoencoder": 60,
+    "01_autoencoder": 120,
     "02_cnn_autoencoder": 90,
-    "03_denoising_autoencoder": 55,
+    "03_denoising_autoencoder": 120,
     "04_elbo_derivation": 95,
     "05_closed_form_kl": 50,
     "06_reparameterization": 45,
