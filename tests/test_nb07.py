@@ -133,7 +133,8 @@ def test_the_learning_check_measures_the_returned_weights_itself():
     result = checks.vae_trained(vae_class)
     indices = np.arange(checks.LEARN_EVAL_FACES)
     measured = checks.learned_loss(result, indices, checks.LEARN_SEED)
-    encoder, decoder, _, other_faces = checks._train(vae_class)
+    encoder, decoder, _ = checks._train(vae_class)
+    _, other_faces = checks._learning_faces()
     x = other_faces[indices]
     t_mean, t_log_var = (np.asarray(a, np.float64) for a in encoder(x))
     epsilon = np.random.default_rng(checks.LEARN_SEED).normal(size=t_mean.shape)

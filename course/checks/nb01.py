@@ -299,24 +299,38 @@ def check_ae_shapes_at(build_autoencoder, input_dim, hidden_dims, code_dim, batc
     rng = fixed_rng(f"shapes-{input_dim}-{code_dim}")
     x = rng.random((batch_size, input_dim)).astype(np.float32)
     z = rng.normal(size=(batch_size, code_dim)).astype(np.float32)
-    for name, model, inputs, width in (
-        ("encoder", encoder, x, code_dim),
-        ("decoder", decoder, z, input_dim),
-        ("autoencoder", autoencoder, x, input_dim),
-    ):
+    check_widths(
+        (encoder, decoder, autoencoder),
+        x,
+        z,
+        (code_dim, input_dim, input_dim),
+        what,
+        output_of,
+        width_hint=lambda declared: HINTS["hard_coded"] if declared == MNIST_PIXELS else "",
+        shape_hint=lambda out, width: _shape_hint(
+            out.shape[-1] if out.ndim else None, width, input_dim, hidden_dims
+        ),
+    )
+
+
+def check_widths(models, x, z, widths, what, outputs_of, width_hint, shape_hint):
+    """The encoder takes x, the decoder z and the autoencoder x (if they declare a width), and
+    each maps its batch to (batch_size, its width in `widths`); else fail with the hints,
+    `width_hint(declared width)` and `shape_hint(output, expected width)`."""
+    batch_size = len(x)
+    for name, model, inputs, width in zip(("encoder", "decoder", "autoencoder"), models,
+                                          (x, z, x), widths):  # fmt: skip
         declared = _input_width(model)
         if declared is not None and declared != inputs.shape[1]:
-            hint = HINTS["hard_coded"] if declared == MNIST_PIXELS else ""
             fail(
                 f"{what}: the {name} takes inputs of width {declared}; expected "
-                f"{inputs.shape[1]}. {hint}"
+                f"{inputs.shape[1]}. {width_hint(declared)}"
             )
-        out = output_of(model, inputs, name, what)
+        out = outputs_of(model, inputs, name, what)
         if out.shape != (batch_size, width):
-            hint = _shape_hint(out.shape[-1] if out.ndim else None, width, input_dim, hidden_dims)
             fail(
                 f"{what}: the {name} maps a batch of shape {inputs.shape} to shape {out.shape}; "
-                f"expected {(batch_size, width)}. {hint}"
+                f"expected {(batch_size, width)}. {shape_hint(out, width)}"
             )
 
 
@@ -790,19 +804,9 @@ def check_pca_ae_shapes_at(pca_autoencoder, n_components, n_features, dtype=np.f
     what = describe_pca_call(components)
     x = rng.uniform(0.0, 1.0, size=(batch_size, n_features))
     z = rng.normal(size=(batch_size, n_components))
-    for name, model, inputs, width in (
-        ("encoder", encoder, x, n_components),
-        ("decoder", decoder, z, n_features),
-        ("autoencoder", autoencoder, x, n_features),
-    ):
-        declared = _input_width(model)
-        if declared is not None and declared != inputs.shape[1]:
-            fail(f"{what}: the {name} takes inputs of width {declared}; expected "
-                 f"{inputs.shape[1]}. {HINTS['pca_widths']}")  # fmt: skip
-        out = pca_outputs(model, inputs, name, what)
-        if out.shape != (batch_size, width):
-            fail(f"{what}: the {name} maps a batch of shape {inputs.shape} to shape "
-                 f"{out.shape}; expected {(batch_size, width)}. {HINTS['pca_widths']}")  # fmt: skip
+    check_widths((encoder, decoder, autoencoder), x, z, (n_components, n_features, n_features),
+                 what, pca_outputs, width_hint=lambda declared: HINTS["pca_widths"],
+                 shape_hint=lambda out, width: HINTS["pca_widths"])  # fmt: skip
 
 
 def check_pca_ae_shapes(pca_autoencoder):

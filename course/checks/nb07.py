@@ -754,7 +754,7 @@ def _ingredients(VAE):
 
 
 def _train(VAE):
-    """(encoder, decoder, training losses per epoch, other faces), trained once per VAE."""
+    """(encoder, decoder, training losses per epoch), trained once per VAE."""
     import keras
 
     ingredients = _ingredients(VAE)
@@ -765,7 +765,7 @@ def _train(VAE):
     ):
         return _TRAINED[1]
     _TRAINED.clear()
-    train_faces, other_faces = _learning_faces()
+    train_faces, _ = _learning_faces()
     encoder, decoder = learning_models()
     vae = _build_vae(VAE, encoder, decoder, seeded_sampling(LEARN_SEED))
     try:
@@ -778,7 +778,7 @@ def _train(VAE):
     except Exception as error:  # any failure of the student's class in training
         return _error_text(error)
     losses = history.history.get("loss", [])
-    trained = (encoder, decoder, [float(np.mean(v)) for v in losses], other_faces)
+    trained = (encoder, decoder, [float(np.mean(v)) for v in losses])
     _TRAINED[:] = [ingredients, trained]
     return trained
 
@@ -795,17 +795,13 @@ def vae_trained(VAE):
     trained = _train(VAE)
     if isinstance(trained, str):
         return {"error": trained}
-    encoder, decoder, losses, _ = trained
+    encoder, decoder, losses = trained
     models = {"encoder": encoder, "decoder": decoder}
     weights = {
         f"{model}/{layer}": [np.asarray(w) for w in models[model].get_layer(layer).get_weights()]
         for model, layer in LEARN_WEIGHT_SHAPES
     }
     return {"losses": losses, "weights": weights}
-
-
-def _relu(a):
-    return np.maximum(a, 0.0)
 
 
 def learned_loss(result, eval_indices, noise_seed):
@@ -842,10 +838,10 @@ def learned_loss(result, eval_indices, noise_seed):
         return inputs @ kernel + bias
 
     with np.errstate(all="ignore"):
-        h = _relu(dense("encoder/hidden", x))
+        h = np.maximum(dense("encoder/hidden", x), 0.0)
         t_mean, t_log_var = dense("encoder/t_mean", h), dense("encoder/t_log_var", h)
         epsilon = np.random.default_rng(noise_seed).normal(size=t_mean.shape)
-        g = _relu(dense("decoder/hidden", t_mean + np.exp(0.5 * t_log_var) * epsilon))
+        g = np.maximum(dense("decoder/hidden", t_mean + np.exp(0.5 * t_log_var) * epsilon), 0.0)
         x_mean = 1.0 / (1.0 + np.exp(-dense("decoder/x_mean", g)))
         x_log_std = dense("decoder/x_log_std", g)
         nll = np.sum(STANDIN_SCALE * (x - x_mean) ** 2 + 0.5 * x_log_std**2, axis=1)
