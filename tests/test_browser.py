@@ -29,6 +29,11 @@ from course import lab
 from tests.conftest import ROOT, shared_data_dir
 from tests.nbgrader_cells import cells_by_role
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the browser fixture skips (or fails in CI) with the reason
+    PlaywrightTimeout = TimeoutError
+
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -126,11 +131,26 @@ def browser(tmp_path_factory):
         context.close()
 
 
+def kernel_state(base: str, path: str) -> str | None:
+    """The execution state the server reports for the kernel of this notebook's session."""
+    with urllib.request.urlopen(f"{base}/api/sessions?token={TOKEN}", timeout=10) as answer:
+        sessions = json.load(answer)
+    for session in sessions:
+        if session.get("path", "").endswith(path):
+            return session["kernel"]["execution_state"]
+    return None
+
+
 def open_notebook(browser, base, path, workspace):
-    """A new tab with only this notebook open (a workspace of its own, reset)."""
+    """A new tab with only this notebook open (a workspace of its own, reset), once its kernel
+    has started: on a loaded machine the page is idle well before the kernel is."""
     page = browser.new_page()
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?token={TOKEN}&reset")
     page.wait_for_selector(f"{NOTEBOOK} .jp-Cell")
+    deadline = time.monotonic() + 180
+    while kernel_state(base, path) != "idle":
+        assert time.monotonic() < deadline, f"the kernel of {path} is {kernel_state(base, path)}"
+        time.sleep(1)
     page.wait_for_selector(IDLE)
     return page
 
@@ -139,16 +159,39 @@ QUEUED = (
     "() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
     ".some(p => p.innerText.includes('*'))"
 )
+PROMPTS = (
+    f"() => [...document.querySelectorAll('{NOTEBOOK} .jp-InputArea-prompt')].map(p => p.innerText)"
+)
+# Started: a cell is queued, or a cell shows a count it did not show before (a restart blanks
+# the counts first, which is not a start).
+STARTED = (
+    f"(before) => ({QUEUED})() || ({PROMPTS})().some((p, i) => /[0-9]/.test(p) && p !== before[i])"
+)
 
 
 def run_menu(page, command: str, timeout: float = 300_000) -> None:
-    """Run → the menu entry with this command; wait until every queued cell has run."""
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(f"li[data-command='{command}']").click()
-    if command == "runmenu:restart-and-run-all":
-        page.locator(".jp-Dialog .jp-mod-accept").click()
+    """Run → the menu entry with this command; wait until every queued cell has run.
+
+    The run has started when a cell is queued ([*]) or a prompt shows a new count. If neither
+    happens within a minute, the click did not take (the menu was still opening on a loaded
+    machine): it is tried once more, and a second miss fails with a screenshot."""
+    before = page.evaluate(PROMPTS)
+    for attempt in (1, 2):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(f"li[data-command='{command}']").click()
+        if command == "runmenu:restart-and-run-all":
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+        try:
+            page.wait_for_function(STARTED, arg=before, timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            page.screenshot(path=str(ARTIFACTS / f"run-did-not-start-{attempt}.png"))
+            dialogs = page.locator(".jp-Dialog")
+            assert attempt == 1, f"{command} did not start twice; dialogs: " + (
+                dialogs.first.inner_text() if dialogs.count() else "none"
+            )
+            page.keyboard.press("Escape")
     try:
-        page.wait_for_function(QUEUED, timeout=timeout)  # the cells are queued: [*]
         page.wait_for_function(f"() => !({QUEUED})()", timeout=timeout)
         page.wait_for_selector(IDLE, timeout=timeout)
     finally:

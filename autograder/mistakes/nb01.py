@@ -283,6 +283,39 @@ def pca_ae_untied(mean, components):
     return encoder, decoder, autoencoder
 
 
+def pca_ae_lambda_beside_dense(mean, components):
+    """PCA's maps computed by Lambda layers, added to Dense layers that hold zeros."""
+    n_components, n_features = components.shape
+    kernel, bias = np.transpose(components).astype("float32"), -(components @ mean)
+    x = keras.Input(shape=(n_features,))
+    dense = layers.Dense(n_components, kernel_initializer="zeros")(x)
+    code = layers.Add()([layers.Lambda(lambda v: keras.ops.matmul(v, kernel) + bias)(x), dense])
+    encoder = keras.Model(x, code)
+    z = keras.Input(shape=(n_components,))
+    dense = layers.Dense(n_features, kernel_initializer="zeros")(z)
+    back = layers.Lambda(lambda v: keras.ops.matmul(v, components.astype("float32")) + mean)(z)
+    decoder = keras.Model(z, layers.Add()([back, dense]))
+    inputs = keras.Input(shape=(n_features,))
+    return encoder, decoder, keras.Model(inputs, decoder(encoder(inputs)))
+
+
+def pca_ae_identity_then_lambda(mean, components):
+    """Dense layers that pass their input on, and Lambda layers after them that do the work."""
+    n_components, n_features = components.shape
+    c = components.astype("float32")
+    encoder = keras.Sequential([
+        keras.Input(shape=(n_features,)),
+        layers.Dense(n_features, kernel_initializer="identity"),
+        layers.Lambda(lambda v: keras.ops.matmul(v - mean, keras.ops.transpose(c))),
+    ])  # fmt: skip
+    decoder = keras.Sequential([
+        keras.Input(shape=(n_components,)),
+        layers.Dense(n_components, kernel_initializer="identity"),
+        layers.Lambda(lambda v: keras.ops.matmul(v, c) + mean),
+    ])  # fmt: skip
+    return encoder, decoder, keras.Sequential([encoder, decoder])
+
+
 # What each known mistake computes, in float64 NumPy: (codes of x, reconstructions of z).
 # tests/test_nb01.py proves each one against the Keras mistake it describes.
 PCA_AE_MAPS = {
@@ -526,6 +559,10 @@ MISTAKES = (
     Variant(pca_ae_relu_code, "pca_autoencoder",
             ("pca_ae_maps", "pca_ae_structure"), "pca_activation"),
     Variant(pca_ae_untied, "pca_autoencoder", ("pca_ae_structure",), "pca_untied"),
+    Variant(pca_ae_lambda_beside_dense, "pca_autoencoder", ("pca_ae_structure",),
+            "pca_dense_only"),
+    Variant(pca_ae_identity_then_lambda, "pca_autoencoder", ("pca_ae_structure",),
+            "pca_dense_only"),
     Variant(cosines_of_raw_rows, "subspace_cosines", COSINE_CELLS, "cosines_not_orthonormal"),
     Variant(cosines_qr_of_rows, "subspace_cosines", COSINE_CELLS, "cosines_qr_of_rows"),
     Variant(cosines_as_angles, "subspace_cosines", COSINE_CELLS, "cosines_angles"),

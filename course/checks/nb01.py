@@ -170,6 +170,11 @@ HINTS = {
         "PCA's encoder and decoder are affine maps, with no activation: a ReLU, say, sets "
         "every negative code coordinate to 0. Leave the Dense layers linear (the default)."
     ),
+    "pca_dense_only": (
+        "The encoder and the decoder are each one Dense layer, and that layer computes the "
+        "map: x W + b with W and b set from mu and C. Layers that compute it beside or after "
+        "the Dense layer (a Lambda, an Add) hide what the Dense layer holds."
+    ),
     "pca_untied": (
         "The autoencoder must reuse the encoder and the decoder, as in Exercise 1 "
         "(call them on a new keras.Input). New layers given the same numbers hold other "
@@ -856,6 +861,29 @@ def check_pca_ae_maps(pca_autoencoder):
     passed("the encoder computes C(x - mu) and the decoder C^T z + mu.")
 
 
+def compose_dense(model, inputs, name, what):
+    """inputs passed through x W + b of each of the model's Dense layers in turn, in float64
+    NumPy, with the kernels and biases the layers hold."""
+    import keras
+
+    out = np.asarray(inputs, np.float64)
+    for layer in _flat_layers(model):
+        if not isinstance(layer, keras.layers.Dense):
+            continue
+        weights = call_student(layer.get_weights, what=what)
+        try:
+            arrays = [np.asarray(w, np.float64) for w in weights]
+        except (TypeError, ValueError):
+            arrays = []
+        kernel, bias = (arrays + [np.zeros(1)])[:2] if len(arrays) in (1, 2) else (None, None)
+        if (kernel is None or kernel.ndim != 2 or kernel.shape[0] != out.shape[1]
+                or bias.shape not in ((1,), (kernel.shape[1],))):  # fmt: skip
+            fail(f"{what}: a Dense layer of the {name} does not hold a kernel that takes "
+                 f"{out.shape[1]} inputs. {HINTS['pca_widths']}")  # fmt: skip
+        out = out @ kernel + bias
+    return out
+
+
 def check_pca_ae_structure_at(pca_autoencoder, n_components, n_features, rng=None):
     """Linear layers only (no activation), and an autoencoder that is the decoder applied to
     the encoder, sharing their weights."""
@@ -871,6 +899,19 @@ def check_pca_ae_structure_at(pca_autoencoder, n_components, n_features, rng=Non
         if activations:
             fail(f"{what}: the {name}'s Dense layer has activation '{activations[0]}'. "
                  f"{HINTS['pca_activation']}")  # fmt: skip
+    # The maps must be the Dense layers' own: x W + b through each in turn gives the model's
+    # output. A Lambda (or any other layer) that computes the map beside or after a Dense
+    # layer fails here, whatever its Dense layers hold.
+    for name, model, width in (("encoder", encoder, n_features),
+                               ("decoder", decoder, n_components)):  # fmt: skip
+        inputs = rng.uniform(0.0, 1.0, size=(PCA_AE_BATCH, width))
+        composed = compose_dense(model, inputs, name, what)
+        out = pca_outputs(model, inputs, name, what)
+        if composed.shape != out.shape or not close(out, composed, PCA_AE_RTOL, PCA_AE_ATOL):
+            fail(
+                f"{what}: the {name}'s outputs are not what its Dense layers compute "
+                f"(x W + b with their own kernels and biases). {HINTS['pca_dense_only']}"
+            )
     # What the layers do must agree with what they say, whatever computes it: an affine map
     # f has f(x1 + x2) - f(0) = (f(x1) - f(0)) + (f(x2) - f(0)).
     for name, model, width in (("encoder", encoder, n_features),
